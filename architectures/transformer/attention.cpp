@@ -1,0 +1,39 @@
+// Causal self-attention: the bias carries both the causal mask and the positional scheme, so the
+// same code serves RoPE, NoPE, ALiBi and Hard-ALiBi.
+
+#include "attention.hpp"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace parrot::transformer {
+
+CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t d_model, int64_t heads)
+    : qkv(register_module("qkv", torch::nn::Linear(d_model, 3 * d_model))),
+      out(register_module("out", torch::nn::Linear(d_model, d_model))),
+      heads_(heads),
+      head_dim_(d_model / heads) {}
+
+torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x,
+                                               const PositionEncoding& positions) {
+  const int64_t batch = x.size(0);
+  const int64_t length = x.size(1);
+  // [batch, length, 3 * d_model] -> [3, batch, heads, length, head_dim]
+  const auto projected =
+      qkv(x).view({batch, length, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});
+  auto query = projected[0];
+  auto key = projected[1];
+  const auto value = projected[2];
+  if (positions.rotary.cos.defined()) {
+    query = apply_rotary(query, positions.rotary);
+    key = apply_rotary(key, positions.rotary);
+  }
+
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  const auto scores = torch::matmul(query, key.transpose(-2, -1)) * scale + positions.bias;
+  const auto mixed = torch::matmul(torch::softmax(scores, -1), value);
+  return out(mixed.transpose(1, 2).reshape({batch, length, heads_ * head_dim_}));
+}
+
+}  // namespace parrot::transformer

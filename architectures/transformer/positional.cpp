@@ -1,0 +1,94 @@
+// The positional schemes: additive attention biases and rotary embeddings, computed on demand
+// for the length at hand so that evaluation is never capped by a precomputed table.
+
+#include "positional.hpp"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+
+namespace parrot::transformer {
+
+std::vector<double> alibi_slopes(int64_t heads) {
+  std::vector<double> slopes;
+  for (int64_t h = 1; h <= heads; ++h)
+    slopes.push_back(std::pow(2.0, -8.0 * static_cast<double>(h) / static_cast<double>(heads)));
+  return slopes;
+}
+
+std::vector<int64_t> default_windows(int64_t heads) {
+  const int64_t windowed = std::max<int64_t>(1, heads / 2);
+  std::vector<int64_t> windows(heads, 0);
+  for (int64_t h = 0; h < windowed; ++h) windows[h] = h + 1;
+  return windows;
+}
+
+int64_t rotary_dims(int64_t head_dim, double fraction) {
+  const auto dims = static_cast<int64_t>(static_cast<double>(head_dim) * fraction);
+  return dims - dims % 2;
+}
+
+torch::Tensor attention_bias(const PositionalOptions& options, int64_t length,
+                             torch::Device device) {
+  const auto float_options = torch::TensorOptions().dtype(torch::kFloat).device(device);
+  const auto positions =
+      torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device));
+  const auto distance = positions.unsqueeze(1) - positions.unsqueeze(0);  // i - j
+  const auto future = distance < 0;
+  const float minus_infinity = -std::numeric_limits<float>::infinity();
+
+  switch (options.scheme) {
+    case Positional::kRope:
+    case Positional::kNope:
+      return torch::zeros({1, length, length}, float_options).masked_fill(future, minus_infinity);
+    case Positional::kAlibi: {
+      const auto slopes =
+          torch::tensor(alibi_slopes(options.heads), torch::TensorOptions().dtype(torch::kDouble))
+              .to(float_options)
+              .view({-1, 1, 1});
+      return (slopes * distance.to(torch::kFloat)).masked_fill(future, minus_infinity);
+    }
+    case Positional::kHardAlibi: {
+      const auto windows =
+          torch::tensor(options.windows, torch::TensorOptions().dtype(torch::kLong))
+              .to(device)
+              .view({-1, 1, 1});
+      const auto outside = (windows > 0).logical_and(distance >= windows);
+      return torch::zeros({options.heads, length, length}, float_options)
+          .masked_fill(outside.logical_or(future), minus_infinity);
+    }
+  }
+  TORCH_CHECK(false, "attention_bias: unknown positional scheme");
+}
+
+RotaryTables rotary_tables(int64_t rotary_dims, double base, int64_t length, torch::Device device) {
+  const auto float_options = torch::TensorOptions().dtype(torch::kFloat).device(device);
+  const auto inverse_frequency =
+      torch::pow(base, -torch::arange(0, rotary_dims, 2, float_options) / rotary_dims);
+  const auto angles =
+      torch::arange(length, float_options).unsqueeze(1) * inverse_frequency.unsqueeze(0);
+  const auto duplicated = torch::cat({angles, angles}, -1);
+  return {duplicated.cos(), duplicated.sin()};
+}
+
+torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& tables) {
+  const int64_t dims = tables.cos.size(-1);
+  const int64_t half = dims / 2;
+  const auto rotating = x.narrow(-1, 0, dims);
+  const auto passing = x.narrow(-1, dims, x.size(-1) - dims);
+  const auto rotated_half =
+      torch::cat({-rotating.narrow(-1, half, half), rotating.narrow(-1, 0, half)}, -1);
+  return torch::cat({rotating * tables.cos + rotated_half * tables.sin, passing}, -1);
+}
+
+PositionEncoding encode_positions(const PositionalOptions& options, int64_t length,
+                                  torch::Device device) {
+  PositionEncoding encoding;
+  encoding.bias = attention_bias(options, length, device);
+  if (options.scheme == Positional::kRope)
+    encoding.rotary = rotary_tables(options.rotary_dims, options.rotary_base, length, device);
+  return encoding;
+}
+
+}  // namespace parrot::transformer

@@ -1,0 +1,57 @@
+// Where position enters attention: the four schemes of the paper (RoPE, NoPE, ALiBi, Hard-ALiBi)
+// as an additive attention bias and, for RoPE, rotary tables; built for any sequence length.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace parrot::transformer {
+
+enum class Positional { kRope, kNope, kAlibi, kHardAlibi };
+
+struct PositionalOptions {
+  Positional scheme = Positional::kNope;
+  int64_t heads = 1;
+  int64_t rotary_dims = 0;       // kRope: leading dims of each head that rotate; even, >= 2
+  double rotary_base = 10000;    // kRope
+  std::vector<int64_t> windows;  // kHardAlibi: one per head; 0 = unbounded
+};
+
+// ALiBi's head slopes 2^(-8h/H) for h = 1..H, for any H (no power-of-two interpolation).
+std::vector<double> alibi_slopes(int64_t heads);
+
+// The paper's Hard-ALiBi heads: the first floor(H/2) heads (at least one) see windows 1, 2, ...;
+// the rest are unbounded.
+std::vector<int64_t> default_windows(int64_t heads);
+
+// Dims of a head that RoPE rotates: floor(head_dim * fraction) (as GPT-NeoX), rounded down to
+// even because dims rotate in pairs. May be 0; callers reject that.
+int64_t rotary_dims(int64_t head_dim, double fraction);
+
+// [H or 1, length, length] float bias added to attention scores, row = query i, column = key j:
+// -inf where j > i (causal) or outside a Hard-ALiBi window, -slope_h * (i - j) for ALiBi, else 0.
+torch::Tensor attention_bias(const PositionalOptions& options, int64_t length,
+                             torch::Device device);
+
+// Rotary tables for positions 0..length-1, [length, rotary_dims] each: the angles
+// position * base^(-2i/rotary_dims), duplicated across the two halves (GPT-NeoX rotate_half).
+struct RotaryTables {
+  torch::Tensor cos;
+  torch::Tensor sin;
+};
+RotaryTables rotary_tables(int64_t rotary_dims, double base, int64_t length, torch::Device device);
+
+// Rotates the first rotary_dims of x [..., length, head_dim]; the other dims pass through.
+torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& tables);
+
+// What every layer of one forward pass shares, built once for the pass's length and device.
+struct PositionEncoding {
+  torch::Tensor bias;
+  RotaryTables rotary;  // undefined tensors unless kRope
+};
+PositionEncoding encode_positions(const PositionalOptions& options, int64_t length,
+                                  torch::Device device);
+
+}  // namespace parrot::transformer

@@ -1,0 +1,31 @@
+// The progress of a run as people see it: a live line redrawn in place on a terminal, plain log
+// lines (start, every tenth of the steps, end) when output goes to a file or CI log.
+#pragma once
+
+#include "trainer.hpp"
+
+#include <chrono>
+#include <ostream>
+#include <string>
+
+namespace parrot {
+
+class ProgressPrinter {
+ public:
+  ProgressPrinter(std::ostream& out, bool live) : out_(out), live_(live) {}
+
+  void start(size_t index, size_t total, const std::string& name);
+  void update(const Progress& progress);
+  void finish(const std::string& outcome);  // ends the run's line with a verdict
+
+ private:
+  std::string line(const Progress& progress) const;
+
+  std::ostream& out_;
+  bool live_;
+  std::string prefix_;
+  std::chrono::steady_clock::time_point last_draw_;
+  int64_t last_logged_tenth_ = -1;
+};
+
+}  // namespace parrot

@@ -1,0 +1,151 @@
+// Suite loading: expansion into runs, stable ids, overrides, and every kind of bad input with
+// its location.
+
+#include "suite.hpp"
+#include "test_support.hpp"
+
+#include <parrot/error.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace parrot {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kTwoArchitectures = R"(
+seeds = [0, 1]
+
+[train]
+min_length = 2
+max_length = 5
+context_length = 40
+steps = 10
+
+[eval]
+lengths = [5, 10]
+
+[architectures.hard]
+component = "transformer"
+positional = "hard_alibi"
+layers = 1
+d_model = 16
+
+[architectures.nope]
+component = "transformer"
+positional = "nope"
+layers = 1
+d_model = 16
+[architectures.nope.train]
+learning_rate = 0.01
+)";
+
+class SuiteTest : public ::testing::Test {
+ protected:
+  Suite load(const std::string& text) { return load_suite(dir_.write("suite.toml", text)); }
+
+  std::string error_of(const std::string& text) {
+    try {
+      load(text);
+    } catch (const InputError& error) {
+      return error.what();
+    }
+    return "no error";
+  }
+
+  test::TempDir dir_;
+};
+
+TEST_F(SuiteTest, ExpandsArchitecturesTimesSeedsInFileOrder) {
+  const Suite suite = load(kTwoArchitectures);
+  EXPECT_EQ(suite.name, "suite");
+  ASSERT_EQ(suite.runs.size(), 4u);
+  EXPECT_EQ(suite.runs[0].name, "hard/copy/seed0");
+  EXPECT_EQ(suite.runs[1].name, "hard/copy/seed1");
+  EXPECT_EQ(suite.runs[2].name, "nope/copy/seed0");
+  EXPECT_EQ(suite.runs[0].architecture.params.string("positional"), "hard_alibi");
+  EXPECT_EQ(suite.runs[0].eval.lengths, (std::vector<int64_t>{5, 10}));
+  EXPECT_EQ(suite.runs[0].eval.curve_lengths, (std::vector<int64_t>{5}));  // default: max_length
+  std::set<std::string> ids;
+  for (const auto& run : suite.runs) {
+    EXPECT_EQ(run.id.size(), 16u);
+    ids.insert(run.id);
+  }
+  EXPECT_EQ(ids.size(), 4u);
+}
+
+TEST_F(SuiteTest, PerArchitectureTrainTableOverridesOnlyThatArchitecture) {
+  const Suite suite = load(kTwoArchitectures);
+  EXPECT_DOUBLE_EQ(suite.runs[0].train.learning_rate, 1e-3);
+  EXPECT_DOUBLE_EQ(suite.runs[2].train.learning_rate, 0.01);
+  EXPECT_EQ(suite.runs[2].train.max_length, 5);  // inherited from [train]
+}
+
+TEST_F(SuiteTest, RunIdsAreStableWhenUnrelatedEntriesAreAdded) {
+  const std::string id = load(kTwoArchitectures).runs[0].id;
+  const Suite more = load(kTwoArchitectures + "\n[architectures.extra]\ncomponent = \"transformer\"\n");
+  EXPECT_EQ(more.runs.size(), 6u);
+  EXPECT_EQ(more.runs[0].id, id);
+  // ... and change when the run's own configuration changes.
+  std::string changed = kTwoArchitectures;
+  changed.replace(changed.find("d_model = 16"), 12, "d_model = 32");
+  EXPECT_NE(load(changed).runs[0].id, id);
+}
+
+TEST_F(SuiteTest, MalformedTomlGivesFileLineColumn) {
+  const std::string error = error_of("[train]\nsteps = = 3\n");
+  EXPECT_THAT(error, HasSubstr("suite.toml:2:"));
+  EXPECT_THAT(error, HasSubstr("malformed TOML"));
+}
+
+TEST_F(SuiteTest, UnknownSuiteKeySuggests) {
+  EXPECT_THAT(error_of("seed = [1]\n"), HasSubstr("unknown suite key 'seed' (did you mean 'seeds'?)"));
+}
+
+TEST_F(SuiteTest, UnknownComponentIsLocatedAndSuggests) {
+  const std::string error = error_of("[architectures.x]\ncomponent = \"transformr\"\n");
+  EXPECT_THAT(error, HasSubstr("suite.toml:2:13"));
+  EXPECT_THAT(error, HasSubstr("unknown architecture 'transformr' (did you mean 'transformer'?)"));
+  EXPECT_THAT(error_of("[train]\ntask = \"cpy\"\n[architectures.transformer]\n"),
+              HasSubstr("did you mean 'copy'?"));
+}
+
+TEST_F(SuiteTest, UnknownParameterAndWrongTypeAreLocated) {
+  EXPECT_THAT(error_of("[architectures.x]\ncomponent = \"transformer\"\nhead = 2\n"),
+              HasSubstr("suite.toml:3:1: architecture 'x' (transformer): unknown parameter 'head' "
+                        "(did you mean 'heads'?)"));
+  EXPECT_THAT(error_of("[train]\nsteps = 1.5\n[architectures.transformer]\n"),
+              HasSubstr("suite.toml:2:9: [train]: steps: must be an int, got a float"));
+}
+
+TEST_F(SuiteTest, LengthRangesMustBeNonEmptyAndFitTheTask) {
+  const std::string arch = "[architectures.transformer]\n";
+  EXPECT_THAT(error_of("[train]\nmin_length = 6\nmax_length = 5\n" + arch),
+              HasSubstr("max_length = 5: the length range is empty"));
+  EXPECT_THAT(error_of("[train]\nmin_length = -1\n" + arch),
+              HasSubstr("min_length = -1: length -1 does not fit the task"));
+  EXPECT_THAT(error_of("[eval]\nlengths = [4, 0]\n" + arch),
+              HasSubstr("suite.toml:2:11: [eval]: lengths = [4, 0]: length 0 does not fit the task"));
+}
+
+TEST_F(SuiteTest, TrainingExamplesMustFitARow) {
+  EXPECT_THAT(error_of("[train]\nmax_length = 300\ncontext_length = 220\n[architectures.transformer]\n"),
+              HasSubstr("an example of length 300 takes 603 tokens"));
+}
+
+TEST_F(SuiteTest, FactoryRejectionsAreInputErrorsAtTheParameter) {
+  EXPECT_THAT(error_of("[architectures.x]\ncomponent = \"transformer\"\nd_model = 10\nheads = 3\n"),
+              HasSubstr("suite.toml:4:9"));
+}
+
+TEST_F(SuiteTest, ASuiteNeedsAnArchitecture) {
+  EXPECT_THAT(error_of("seeds = [0]\n"), HasSubstr("the suite names no architecture"));
+}
+
+TEST_F(SuiteTest, MissingFileIsAnInputError) {
+  EXPECT_THROW(load_suite(dir_.path() / "absent.toml"), InputError);
+}
+
+}  // namespace
+}  // namespace parrot
