@@ -1,5 +1,5 @@
 // The contract every plugin component must keep, checked for each one found in the build's
-// plugin folder: a new plugin gets these tests by being built.
+// plugin folder (a new plugin gets these tests by being built) and for the plugin template.
 
 #include "registry.hpp"
 #include "test_support.hpp"
@@ -13,6 +13,7 @@ const Registry& registry() {
   static const Registry loaded = [] {
     Registry r;
     r.add(PARROT_PLUGIN_DIR);
+    r.add(std::filesystem::path(PARROT_TEST_PLUGIN_DIR) / "gru_template");
     return r;
   }();
   return loaded;

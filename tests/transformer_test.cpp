@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "attention.hpp"
 #include "positional.hpp"
 #include "transformer.hpp"
 
@@ -32,6 +33,7 @@ Params params_with(const std::map<std::string, Value>& overrides) {
   return Params("test (transformer)", schema(), values, {});
 }
 
+// A small model in eval mode; emplace leaves the caller's overrides in place.
 std::shared_ptr<Model> tiny(const std::string& positional,
                             std::map<std::string, Value> overrides = {}) {
   overrides.emplace("positional", positional);
@@ -90,6 +92,16 @@ TEST(TransformerTest, LogitsDependOnlyOnThePast) {
       EXPECT_FALSE(same(before.select(1, changed), after.select(1, changed))) << where;
     }
   }
+}
+
+TEST(TransformerTest, ResidualModesDiffer) {
+  torch::NoGradGuard no_grad;
+  const auto tokens = torch::tensor({{1, 4, 2, 8, 5, 7}}, torch::kLong);
+  torch::manual_seed(8);
+  const auto parallel = tiny("nope", {{"parallel_residual", true}})->forward(tokens);
+  torch::manual_seed(8);  // the same weights, wired the other way
+  const auto sequential = tiny("nope", {{"parallel_residual", false}})->forward(tokens);
+  EXPECT_FALSE(torch::allclose(parallel, sequential, 1e-4, 1e-5));
 }
 
 TEST(TransformerTest, HardAlibiHeadsSeeOnlyTheirWindow) {
@@ -229,6 +241,33 @@ TEST(TransformerTest, RotaryScoresDependOnlyOnRelativePosition) {
   EXPECT_TRUE(torch::equal(rotated_query.narrow(-1, 4, 4)[17], query.narrow(0, 4, 4)));
   EXPECT_NEAR(rotated_query[23].norm().item<double>(), query.norm().item<double>(), 1e-5);
   EXPECT_TRUE(torch::allclose(rotated_query[0], query));
+}
+
+// In the model, RoPE must rotate both queries and keys: then shifting every position by the
+// same amount leaves attention unchanged, while dropping the rotation changes it.
+TEST(TransformerTest, RopeAttentionSeesOnlyRelativePositions) {
+  torch::manual_seed(7);
+  torch::NoGradGuard no_grad;
+  CausalSelfAttention attention(/*d_model=*/16, /*heads=*/2);
+  PositionalOptions rope;
+  rope.scheme = Positional::kRope;
+  rope.heads = 2;
+  rope.rotary_dims = 4;
+  const int64_t length = 6;
+  const auto x = torch::randn({2, length, 16});
+  const auto at = [&](int64_t offset) {
+    PositionEncoding positions;
+    positions.bias = attention_bias(rope, length, torch::kCPU);
+    const auto tables = rotary_tables(rope.rotary_dims, 10000.0, offset + length, torch::kCPU);
+    positions.rotary = {tables.cos.narrow(0, offset, length), tables.sin.narrow(0, offset, length)};
+    return attention(x, positions);
+  };
+  EXPECT_TRUE(torch::allclose(at(0), at(9), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(at(0), at(250), 1e-4, 1e-5));
+
+  PositionEncoding unrotated;
+  unrotated.bias = attention_bias(rope, length, torch::kCPU);
+  EXPECT_FALSE(torch::allclose(at(0), attention(x, unrotated), 1e-4, 1e-5));
 }
 
 TEST(TransformerTest, BadParametersNameTheirKey) {

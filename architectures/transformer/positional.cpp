@@ -47,7 +47,7 @@ torch::Tensor attention_bias(const PositionalOptions& options, int64_t length,
           torch::tensor(alibi_slopes(options.heads), torch::TensorOptions().dtype(torch::kDouble))
               .to(float_options)
               .view({-1, 1, 1});
-      return (slopes * distance.to(torch::kFloat)).masked_fill(future, minus_infinity);
+      return (-slopes * distance.to(torch::kFloat)).masked_fill(future, minus_infinity);
     }
     case Positional::kHardAlibi: {
       const auto windows =
