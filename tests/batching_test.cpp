@@ -16,7 +16,8 @@ TEST(PackTrainingRows, RowsAreFullAndTargetsShiftByOne) {
   ASSERT_EQ(batch.targets.sizes(), batch.inputs.sizes());
   ASSERT_EQ(batch.mask.sizes(), batch.inputs.sizes());
   using torch::indexing::Slice;
-  EXPECT_TRUE(batch.inputs.index({Slice(), Slice(1)}).equal(batch.targets.index({Slice(), Slice(0, -1)})));
+  EXPECT_TRUE(
+      batch.inputs.index({Slice(), Slice(1)}).equal(batch.targets.index({Slice(), Slice(0, -1)})));
   // Every row starts with '$' and holds no padding: it is filled to the brim.
   const int64_t begin = 26;  // '$'
   EXPECT_TRUE(batch.inputs.index({Slice(), 0}).eq(begin).all().item<bool>());

@@ -53,7 +53,8 @@ const std::string kTinySuite = std::string(PARROT_TEST_SUITES_DIR) + "/tiny_copy
 
 TEST(EndToEnd, ATransformerLearnsToCopyAndTheRecordsSaySo) {
   test::TempDir dir;
-  const Outcome first = suite("run " + kTinySuite + " --device cpu --results " + dir.path().string());
+  const Outcome first =
+      suite("run " + kTinySuite + " --device cpu --results " + dir.path().string());
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_THAT(first.output, HasSubstr("tiny_copy: string accuracy at each evaluation length"));
 
@@ -92,7 +93,8 @@ TEST(EndToEnd, ATransformerLearnsToCopyAndTheRecordsSaySo) {
 
   // A second run finds the record and trains nothing.
   const auto written = std::filesystem::last_write_time(files[0]);
-  const Outcome second = suite("run " + kTinySuite + " --device cpu --results " + dir.path().string());
+  const Outcome second =
+      suite("run " + kTinySuite + " --device cpu --results " + dir.path().string());
   EXPECT_EQ(second.exit_code, 0) << second.output;
   EXPECT_THAT(second.output, HasSubstr("finished earlier"));
   EXPECT_EQ(std::filesystem::last_write_time(files[0]), written);

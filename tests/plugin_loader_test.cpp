@@ -41,8 +41,9 @@ TEST(LoadPlugin, NotASharedLibrary) {
 }
 
 TEST(LoadPlugin, SharedLibraryThatIsNoPlugin) {
-  EXPECT_THAT(load_error(kTestPlugins / "not_a_plugin" / "not_a_plugin.so"),
-              AllOf(HasSubstr("not_a_plugin.so is not a parrot plugin"), HasSubstr("PARROT_PLUGIN")));
+  EXPECT_THAT(
+      load_error(kTestPlugins / "not_a_plugin" / "not_a_plugin.so"),
+      AllOf(HasSubstr("not_a_plugin.so is not a parrot plugin"), HasSubstr("PARROT_PLUGIN")));
 }
 
 TEST(LoadPlugin, WrongAbiNamesFileAndBothVersions) {
@@ -111,14 +112,16 @@ TEST(Discovery, EnvironmentSuiteAndCommandLinePathsAreAllSearched) {
     EXPECT_THAT(error.what(), HasSubstr("/no/such/folder (from PARROT_PLUGIN_PATH)"));
   }
   ::unsetenv("PARROT_PLUGIN_PATH");
-  EXPECT_THAT([] {
-    try {
-      discover_plugins({}, {kTestPlugins / "wrong_abi"});
-    } catch (const InputError& error) {
-      return std::string(error.what());
-    }
-    return std::string();
-  }(), HasSubstr("wrong_abi.so"));
+  EXPECT_THAT(
+      [] {
+        try {
+          discover_plugins({}, {kTestPlugins / "wrong_abi"});
+        } catch (const InputError& error) {
+          return std::string(error.what());
+        }
+        return std::string();
+      }(),
+      HasSubstr("wrong_abi.so"));
   EXPECT_THROW(discover_plugins({"/absent/suite/plugins"}), InputError);
   EXPECT_NO_THROW(discover_plugins({}, {kPlugins / "copy.so"}));
 }

@@ -84,7 +84,8 @@ TEST_F(SuiteTest, PerArchitectureTrainTableOverridesOnlyThatArchitecture) {
 
 TEST_F(SuiteTest, RunIdsAreStableWhenUnrelatedEntriesAreAdded) {
   const std::string id = load(kTwoArchitectures).runs[0].id;
-  const Suite more = load(kTwoArchitectures + "\n[architectures.extra]\ncomponent = \"transformer\"\n");
+  const Suite more =
+      load(kTwoArchitectures + "\n[architectures.extra]\ncomponent = \"transformer\"\n");
   EXPECT_EQ(more.runs.size(), 6u);
   EXPECT_EQ(more.runs[0].id, id);
   // ... and change when the run's own configuration changes.
@@ -100,7 +101,8 @@ TEST_F(SuiteTest, MalformedTomlGivesFileLineColumn) {
 }
 
 TEST_F(SuiteTest, UnknownSuiteKeySuggests) {
-  EXPECT_THAT(error_of("seed = [1]\n"), HasSubstr("unknown suite key 'seed' (did you mean 'seeds'?)"));
+  EXPECT_THAT(error_of("seed = [1]\n"),
+              HasSubstr("unknown suite key 'seed' (did you mean 'seeds'?)"));
 }
 
 TEST_F(SuiteTest, UnknownComponentIsLocatedAndSuggests) {
@@ -125,13 +127,15 @@ TEST_F(SuiteTest, LengthRangesMustBeNonEmptyAndFitTheTask) {
               HasSubstr("max_length = 5: the length range is empty"));
   EXPECT_THAT(error_of("[train]\nmin_length = -1\n" + arch),
               HasSubstr("min_length = -1: length -1 does not fit the task"));
-  EXPECT_THAT(error_of("[eval]\nlengths = [4, 0]\n" + arch),
-              HasSubstr("suite.toml:2:11: [eval]: lengths = [4, 0]: length 0 does not fit the task"));
+  EXPECT_THAT(
+      error_of("[eval]\nlengths = [4, 0]\n" + arch),
+      HasSubstr("suite.toml:2:11: [eval]: lengths = [4, 0]: length 0 does not fit the task"));
 }
 
 TEST_F(SuiteTest, TrainingExamplesMustFitARow) {
-  EXPECT_THAT(error_of("[train]\nmax_length = 300\ncontext_length = 220\n[architectures.transformer]\n"),
-              HasSubstr("an example of length 300 takes 603 tokens"));
+  EXPECT_THAT(
+      error_of("[train]\nmax_length = 300\ncontext_length = 220\n[architectures.transformer]\n"),
+      HasSubstr("an example of length 300 takes 603 tokens"));
 }
 
 TEST_F(SuiteTest, FactoryRejectionsAreInputErrorsAtTheParameter) {

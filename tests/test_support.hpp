@@ -6,11 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
-#include <unistd.h>
 
 namespace parrot::test {
 
@@ -19,7 +19,10 @@ inline Params params_with(const Schema& schema, const std::map<std::string, Valu
                           const std::string& owner = "test") {
   std::map<std::string, Value> values;
   for (const auto& spec : schema) values[spec.name] = spec.default_value;
-  for (const auto& [key, value] : overrides) values[key] = value;
+  for (const auto& [key, value] : overrides) {
+    EXPECT_TRUE(values.count(key)) << "not in the schema: " << key;
+    values[key] = value;
+  }
   return Params(owner, schema, values, {});
 }
 

@@ -1,8 +1,8 @@
 // Training and scoring: the schedule, the curve's steps, accuracy on known answers, determinism.
 
+#include "trainer.hpp"
 #include "copy.hpp"
 #include "test_support.hpp"
-#include "trainer.hpp"
 
 #include <gtest/gtest.h>
 

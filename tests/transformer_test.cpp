@@ -12,6 +12,7 @@
 
 #include "attention.hpp"
 #include "positional.hpp"
+#include "test_support.hpp"
 #include "transformer.hpp"
 
 namespace parrot::transformer {
@@ -22,15 +23,8 @@ using namespace std::string_literals;
 constexpr int64_t kVocabulary = 11;
 const std::vector<std::string> kSchemes = {"rope", "nope", "alibi", "hard_alibi"};
 
-// The schema's defaults with `overrides` on top, as the core would resolve a suite's table.
 Params params_with(const std::map<std::string, Value>& overrides) {
-  std::map<std::string, Value> values;
-  for (const auto& spec : schema()) values[spec.name] = spec.default_value;
-  for (const auto& [key, value] : overrides) {
-    EXPECT_TRUE(values.count(key)) << "not in the schema: " << key;
-    values[key] = value;
-  }
-  return Params("test (transformer)", schema(), values, {});
+  return test::params_with(schema(), overrides, "test (transformer)");
 }
 
 // A small model in eval mode; emplace leaves the caller's overrides in place.

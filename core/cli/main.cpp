@@ -1,6 +1,7 @@
 // The `suite` command: run, list and validate suites. Maps failures to exit codes:
 // 0 ok, 2 bad input, 3 a run failed.
 
+#include "cpu_runtime.hpp"
 #include "progress.hpp"
 #include "results.hpp"
 #include "suite.hpp"
@@ -9,8 +10,8 @@
 
 #include <parrot/error.hpp>
 
-#include <CLI/CLI.hpp>
 #include <torch/cuda.h>
+#include <CLI/CLI.hpp>
 
 #include <unistd.h>
 
@@ -98,7 +99,8 @@ int run(const std::filesystem::path& file, const std::vector<std::filesystem::pa
     const parrot::Run& run = suite.runs[i];
     printer.start(i + 1, suite.runs.size(), run.name);
     if (store.finished(run.id)) {
-      printer.finish("finished earlier (" + store.file_of(run.id).filename().string() + "), skipped");
+      printer.finish("finished earlier (" + store.file_of(run.id).filename().string() +
+                     "), skipped");
       continue;
     }
     try {
@@ -125,6 +127,7 @@ int run(const std::filesystem::path& file, const std::vector<std::filesystem::pa
 }  // namespace
 
 int main(int argc, char** argv) {
+  parrot::configure_cpu_runtime();
   CLI::App app{"parrot: can this sequence model repeat, look up and retrieve what it has seen?",
                "suite"};
   app.require_subcommand(1);

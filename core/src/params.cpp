@@ -9,11 +9,16 @@ namespace parrot {
 
 const char* to_string(ParamType type) {
   switch (type) {
-    case ParamType::kBool: return "bool";
-    case ParamType::kInt: return "int";
-    case ParamType::kFloat: return "float";
-    case ParamType::kString: return "string";
-    case ParamType::kIntList: return "int list";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kFloat:
+      return "float";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kIntList:
+      return "int list";
   }
   return "?";
 }
@@ -55,7 +60,8 @@ const Value& Params::read(const std::string& key, ParamType type) const {
   for (const auto& spec : schema_) {
     if (spec.name != key) continue;
     if (spec.type != type) {
-      // A plugin bug, not the user's: the factory reads a key as a type its schema does not declare.
+      // A plugin bug, not the user's: the factory reads a key as a type its schema does not
+      // declare.
       throw std::logic_error(owner_ + ": parameter '" + key + "' is declared " +
                              to_string(spec.type) + " but read as " + to_string(type));
     }
@@ -83,8 +89,7 @@ const std::vector<int64_t>& Params::int_list(const std::string& key) const {
 
 void Params::fail(const std::string& key, const std::string& message) const {
   const auto where = locations_.find(key);
-  const std::string location =
-      where == locations_.end() ? "" : where->second.str() + ": ";
+  const std::string location = where == locations_.end() ? "" : where->second.str() + ": ";
   const auto value = values_.find(key);
   const std::string shown = value == values_.end() ? "" : " = " + to_string(value->second);
   throw InputError(location + owner_ + ": " + key + shown + ": " + message);

@@ -47,7 +47,8 @@ std::string ProgressPrinter::line(const Progress& p) const {
 void ProgressPrinter::update(const Progress& progress) {
   if (live_) {
     const auto now = std::chrono::steady_clock::now();
-    if (progress.step != progress.steps && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    if (progress.step != progress.steps && now - last_draw_ < std::chrono::milliseconds(100))
+      return;
     last_draw_ = now;
     out_ << "\r" << line(progress) << "\x1b[K" << std::flush;
     return;

@@ -60,15 +60,16 @@ void Registry::add_file(const std::filesystem::path& file) {
   auto claim = [&](const std::string& name, size_t index, bool is_task) {
     const auto taken = components_.find(name);
     if (taken != components_.end() || added.count(name))
-      throw InputError("component '" + name + "' is provided by both " +
-                       (taken != components_.end() ? plugins_[taken->second.plugin].file : canonical)
-                           .string() +
-                       " and " + canonical.string() + ": remove one of them from the plugin paths");
+      throw InputError(
+          "component '" + name + "' is provided by both " +
+          (taken != components_.end() ? plugins_[taken->second.plugin].file : canonical).string() +
+          " and " + canonical.string() + ": remove one of them from the plugin paths");
     added[name] = {plugin, index, is_task};
   };
   for (size_t i = 0; i < loaded.plugin.architectures.size(); ++i)
     claim(loaded.plugin.architectures[i].name, i, false);
-  for (size_t i = 0; i < loaded.plugin.tasks.size(); ++i) claim(loaded.plugin.tasks[i].name, i, true);
+  for (size_t i = 0; i < loaded.plugin.tasks.size(); ++i)
+    claim(loaded.plugin.tasks[i].name, i, true);
   components_.merge(added);
   plugins_.push_back(std::move(loaded));
 }
@@ -80,8 +81,8 @@ const Registry::Location& Registry::locate(const std::string& name, bool is_task
     std::string known;
     for (const auto& known_name : names) known += (known.empty() ? "" : ", ") + known_name;
     throw InputError(std::string("unknown ") + (is_task ? "task" : "architecture") + " '" + name +
-                     "'" + did_you_mean(name, names) + "; loaded: " +
-                     (known.empty() ? "none" : known) +
+                     "'" + did_you_mean(name, names) +
+                     "; loaded: " + (known.empty() ? "none" : known) +
                      " (plugins are found in the build's plugin folder, PARROT_PLUGIN_PATH, the "
                      "suite's plugin_paths and --plugin)");
   }

@@ -8,12 +8,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <torch/version.h>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <system_error>
-#include <torch/version.h>
 
 namespace parrot {
 namespace {
@@ -77,10 +77,9 @@ std::vector<nlohmann::json> run_records(const Run& run, const RunResult& result,
                      {"torch_version", TORCH_VERSION}});
   for (const auto& point : result.curve)
     for (const auto& at : point.accuracy) {
-      nlohmann::json record = {{"record", "curve"},       {"step", point.step},
-                               {"examples_seen", point.examples_seen},
-                               {"loss", point.loss},      {"task", run.task.name},
-                               {"length", at.length}};
+      nlohmann::json record = {
+          {"record", "curve"},  {"step", point.step},    {"examples_seen", point.examples_seen},
+          {"loss", point.loss}, {"task", run.task.name}, {"length", at.length}};
       record.update(accuracy_json(at.accuracy));
       records.push_back(std::move(record));
     }

@@ -36,7 +36,8 @@ const Schema& eval_schema() {
       int_param("examples", 256, "held-out examples per evaluation length"),
       int_param("batch_size", 64, "examples per evaluation batch"),
       int_param("curve_points", 10, "evaluations during training, log-spaced in examples seen"),
-      int_list_param("curve_lengths", {}, "lengths of the sample-efficiency curve; [] = max_length"),
+      int_list_param("curve_lengths", {},
+                     "lengths of the sample-efficiency curve; [] = max_length"),
       int_param("curve_examples", 128, "held-out examples per length at each curve point"),
   };
   return schema;
@@ -140,22 +141,25 @@ TaskInfo resolve_task(const Params& train, const toml::table* tasks, const Regis
   return {std::move(choice), std::move(task)};
 }
 
-void check_length(const Task& task, int64_t length, const Params& settings, const std::string& key) {
+void check_length(const Task& task, int64_t length, const Params& settings,
+                  const std::string& key) {
   try {
     task.check_length(length);
   } catch (const InputError& error) {
-    settings.fail(key, "length " + std::to_string(length) + " does not fit the task: " + error.what());
+    settings.fail(key,
+                  "length " + std::to_string(length) + " does not fit the task: " + error.what());
   }
 }
 
 TrainSettings read_train(const Params& p, const Task& task) {
-  TrainSettings s{p.integer("min_length"),     p.integer("max_length"),   p.integer("context_length"),
-                  p.integer("batch_size"),     p.integer("steps"),        p.real("learning_rate"),
-                  p.real("weight_decay"),      p.real("adam_beta1"),      p.real("adam_beta2"),
-                  p.real("grad_clip"),         p.integer("warmup_steps")};
+  TrainSettings s{p.integer("min_length"), p.integer("max_length"),  p.integer("context_length"),
+                  p.integer("batch_size"), p.integer("steps"),       p.real("learning_rate"),
+                  p.real("weight_decay"),  p.real("adam_beta1"),     p.real("adam_beta2"),
+                  p.real("grad_clip"),     p.integer("warmup_steps")};
   check_length(task, s.min_length, p, "min_length");
   if (s.max_length < s.min_length)
-    p.fail("max_length", "the length range is empty: min_length is " + std::to_string(s.min_length));
+    p.fail("max_length",
+           "the length range is empty: min_length is " + std::to_string(s.min_length));
   check_length(task, s.max_length, p, "max_length");
   const int64_t needed = task.max_tokens(s.max_length);
   // A row holds context_length inputs plus the one target after them.
@@ -176,8 +180,9 @@ TrainSettings read_train(const Params& p, const Task& task) {
 }
 
 EvalSettings read_eval(const Params& p, const Task& task, const TrainSettings& train) {
-  EvalSettings s{p.int_list("lengths"), p.integer("examples"),       p.integer("batch_size"),
-                 p.integer("curve_points"), p.int_list("curve_lengths"), p.integer("curve_examples")};
+  EvalSettings s{p.int_list("lengths"),       p.integer("examples"),
+                 p.integer("batch_size"),     p.integer("curve_points"),
+                 p.int_list("curve_lengths"), p.integer("curve_examples")};
   if (s.lengths.empty()) s.lengths = {train.max_length};
   if (s.curve_lengths.empty()) s.curve_lengths = {train.max_length};
   for (int64_t length : s.lengths) check_length(task, length, p, "lengths");
@@ -193,13 +198,14 @@ EvalSettings read_eval(const Params& p, const Task& task, const TrainSettings& t
 
 Suite load_suite(const std::filesystem::path& file,
                  const std::vector<std::filesystem::path>& cli_plugin_paths) {
-  if (!std::filesystem::is_regular_file(file)) throw InputError("suite file not found: " + file.string());
+  if (!std::filesystem::is_regular_file(file))
+    throw InputError("suite file not found: " + file.string());
   toml::table root;
   try {
     root = toml::parse_file(file.string());
   } catch (const toml::parse_error& error) {
-    throw InputError(location_of(error.source()).str() + ": malformed TOML: " +
-                     std::string(error.description()));
+    throw InputError(location_of(error.source()).str() +
+                     ": malformed TOML: " + std::string(error.description()));
   }
 
   for (const auto& [key, node] : root) {
@@ -215,9 +221,12 @@ Suite load_suite(const std::filesystem::path& file,
   if (const toml::node* name = root.get("name")) {
     if (!name->is_string()) fail_at(*name, "name must be a string");
     suite.name = name->as_string()->get();
-    const bool safe = !suite.name.empty() && suite.name.find_first_not_of(
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == std::string::npos;
-    if (!safe || suite.name[0] == '.') fail_at(*name, "name must be letters, digits, '.', '_' or '-'");
+    const bool safe = !suite.name.empty() &&
+                      suite.name.find_first_not_of(
+                          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                          std::string::npos;
+    if (!safe || suite.name[0] == '.')
+      fail_at(*name, "name must be letters, digits, '.', '_' or '-'");
   }
   suite.device = "auto";
   if (const toml::node* device = root.get("device")) {
@@ -288,8 +297,14 @@ Suite load_suite(const std::filesystem::path& file,
     suite.registry.make_model(component, architecture.params, task.task->vocabulary().size());
 
     for (int64_t seed : seeds) {
-      Run run{"", name + "/" + task.choice.name + "/seed" + std::to_string(seed), architecture,
-              task.choice, train_settings, eval_settings, seed, nlohmann::json::object()};
+      Run run{"",
+              name + "/" + task.choice.name + "/seed" + std::to_string(seed),
+              architecture,
+              task.choice,
+              train_settings,
+              eval_settings,
+              seed,
+              nlohmann::json::object()};
       run.config = {
           {"architecture",
            {{"name", name}, {"component", component}, {"params", to_json(architecture.params)}}},

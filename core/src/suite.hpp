@@ -32,9 +32,9 @@ struct EvalSettings {
   int64_t curve_examples;
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainSettings, min_length, max_length, context_length, batch_size,
-                                   steps, learning_rate, weight_decay, adam_beta1, adam_beta2,
-                                   grad_clip, warmup_steps)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainSettings, min_length, max_length, context_length,
+                                   batch_size, steps, learning_rate, weight_decay, adam_beta1,
+                                   adam_beta2, grad_clip, warmup_steps)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EvalSettings, lengths, examples, batch_size, curve_points,
                                    curve_lengths, curve_examples)
 

@@ -13,13 +13,20 @@ namespace {
 
 std::string toml_type_name(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::boolean: return "a bool";
-    case toml::node_type::integer: return "an int";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "a date or time";
+    case toml::node_type::boolean:
+      return "a bool";
+    case toml::node_type::integer:
+      return "an int";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date or time";
   }
 }
 
@@ -31,9 +38,8 @@ std::string toml_type_name(const toml::node& node) {
 Value convert(const toml::node& node, const ParamSpec& spec, const std::string& owner) {
   auto wrong_type = [&]() {
     fail_at(node, owner, spec.name,
-            std::string("must be ") +
-                (spec.type == ParamType::kInt ? "an " : "a ") + to_string(spec.type) + ", got " +
-                toml_type_name(node));
+            std::string("must be ") + (spec.type == ParamType::kInt ? "an " : "a ") +
+                to_string(spec.type) + ", got " + toml_type_name(node));
   };
   switch (spec.type) {
     case ParamType::kBool:
@@ -52,7 +58,8 @@ Value convert(const toml::node& node, const ParamSpec& spec, const std::string& 
       if (!spec.choices.empty() &&
           std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
         std::string accepted;
-        for (const auto& choice : spec.choices) accepted += (accepted.empty() ? "" : " | ") + choice;
+        for (const auto& choice : spec.choices)
+          accepted += (accepted.empty() ? "" : " | ") + choice;
         fail_at(node, owner, spec.name,
                 "'" + text + "' is not one of " + accepted + did_you_mean(text, spec.choices));
       }
@@ -63,7 +70,8 @@ Value convert(const toml::node& node, const ParamSpec& spec, const std::string& 
       std::vector<int64_t> list;
       for (const auto& item : *node.as_array()) {
         if (!item.is_integer())
-          fail_at(item, owner, spec.name, "every entry must be an int, got " + toml_type_name(item));
+          fail_at(item, owner, spec.name,
+                  "every entry must be an int, got " + toml_type_name(item));
         list.push_back(item.as_integer()->get());
       }
       return list;

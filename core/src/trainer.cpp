@@ -42,9 +42,9 @@ torch::optim::AdamW make_optimizer(Model& model, const TrainSettings& train) {
 
 torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const Batch& batch) {
   namespace F = torch::nn::functional;
-  const torch::Tensor per_token = F::cross_entropy(
-      logits.reshape({-1, logits.size(-1)}), batch.targets.reshape({-1}),
-      F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  const torch::Tensor per_token =
+      F::cross_entropy(logits.reshape({-1, logits.size(-1)}), batch.targets.reshape({-1}),
+                       F::CrossEntropyFuncOptions().reduction(torch::kNone));
   const torch::Tensor mask = batch.mask.reshape({-1}).to(per_token.dtype());
   return (per_token * mask).sum() / mask.sum().clamp_min(1);
 }
@@ -62,7 +62,8 @@ std::vector<int64_t> curve_steps(int64_t points, int64_t steps) {
   std::set<int64_t> chosen;
   for (int64_t i = 0; i < points; ++i) {
     const double fraction = points == 1 ? 1.0 : static_cast<double>(i) / (points - 1);
-    chosen.insert(std::max<int64_t>(1, std::llround(std::pow(static_cast<double>(steps), fraction))));
+    chosen.insert(
+        std::max<int64_t>(1, std::llround(std::pow(static_cast<double>(steps), fraction))));
   }
   if (points > 0) chosen.insert(steps);
   return {chosen.begin(), chosen.end()};
@@ -100,15 +101,16 @@ RunResult execute_run(const Run& run, const Registry& registry, const torch::Dev
     const auto step_started = Clock::now();
     const Batch batch = pack_training_rows(*task, data, train.batch_size, train.context_length + 1,
                                            train.min_length, train.max_length);
-    const Batch on_device{batch.inputs.to(device), batch.targets.to(device),
-                          batch.mask.to(device), batch.examples};
+    const Batch on_device{batch.inputs.to(device), batch.targets.to(device), batch.mask.to(device),
+                          batch.examples};
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options())
           .lr(scheduled_learning_rate(step, train));
     optimizer.zero_grad();
     const torch::Tensor loss = masked_cross_entropy(model->forward(on_device.inputs), on_device);
     loss.backward();
-    if (train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), train.grad_clip);
+    if (train.grad_clip > 0)
+      torch::nn::utils::clip_grad_norm_(model->parameters(), train.grad_clip);
     optimizer.step();
     const double loss_value = loss.item<double>();
     result.train_seconds += seconds_since(step_started);
@@ -119,9 +121,9 @@ RunResult execute_run(const Run& run, const Registry& registry, const torch::Dev
     if (next_measure != measure_after.end() && step + 1 == *next_measure) {
       CurvePoint point{step + 1, result.examples_seen, loss_sum / loss_count, {}};
       for (size_t i = 0; i < curve_sets.size(); ++i)
-        point.accuracy.push_back({eval.curve_lengths[i],
-                                  evaluate(*model, curve_sets[i], vocabulary.pad, eval.batch_size,
-                                           device)});
+        point.accuracy.push_back(
+            {eval.curve_lengths[i],
+             evaluate(*model, curve_sets[i], vocabulary.pad, eval.batch_size, device)});
       latest_accuracy = point.accuracy.front().accuracy.string_accuracy();
       result.curve.push_back(std::move(point));
       loss_sum = 0;

@@ -35,7 +35,7 @@ struct RunResult {
 
 struct Progress {
   int64_t step, steps, examples_seen;
-  double loss;                             // of the latest step
+  double loss;                            // of the latest step
   std::optional<double> string_accuracy;  // at the latest curve point, first curve length
   double elapsed_seconds;
 };

@@ -15,7 +15,8 @@ class GruModel : public parrot::Model {
       : width_(width), layers_(layers) {
     embedding_ = register_module("embedding", torch::nn::Embedding(vocabulary_size, width));
     gru_ = register_module(
-        "gru", torch::nn::GRU(torch::nn::GRUOptions(width, width).num_layers(layers).batch_first(true)));
+        "gru",
+        torch::nn::GRU(torch::nn::GRUOptions(width, width).num_layers(layers).batch_first(true)));
     head_ = register_module("head", torch::nn::Linear(width, vocabulary_size));
   }
 

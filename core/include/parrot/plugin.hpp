@@ -6,8 +6,8 @@
 #include <parrot/params.hpp>
 #include <parrot/task.hpp>
 
-#include <boost/dll/alias.hpp>
 #include <torch/version.h>
+#include <boost/dll/alias.hpp>
 
 #include <functional>
 #include <memory>
@@ -42,13 +42,13 @@ struct Plugin {
 
 // Exports three symbols through Boost.DLL: the ABI version and LibTorch version the plugin was
 // built with (plain types, read first), then `describe`, called only when both match the core.
-#define PARROT_PLUGIN_WITH_VERSIONS(describe_function, abi_version, torch_version)  \
-  namespace parrot_plugin_exports {                                               \
-  int abi_version_export() { return abi_version; }                                \
-  const char* torch_version_export() { return torch_version; }                    \
-  ::parrot::Plugin describe_export() { return describe_function(); }              \
-  }                                                                               \
-  BOOST_DLL_ALIAS(parrot_plugin_exports::abi_version_export, parrot_abi_version)  \
+#define PARROT_PLUGIN_WITH_VERSIONS(describe_function, abi_version, torch_version)   \
+  namespace parrot_plugin_exports {                                                  \
+  int abi_version_export() { return abi_version; }                                   \
+  const char* torch_version_export() { return torch_version; }                       \
+  ::parrot::Plugin describe_export() { return describe_function(); }                 \
+  }                                                                                  \
+  BOOST_DLL_ALIAS(parrot_plugin_exports::abi_version_export, parrot_abi_version)     \
   BOOST_DLL_ALIAS(parrot_plugin_exports::torch_version_export, parrot_torch_version) \
   BOOST_DLL_ALIAS(parrot_plugin_exports::describe_export, parrot_describe)
 

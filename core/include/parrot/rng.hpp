@@ -9,7 +9,8 @@ namespace parrot {
 
 class Rng {
  public:
-  // One generator per (seed, stream): e.g. training data and evaluation data of one run never share draws.
+  // One generator per (seed, stream): e.g. training data and evaluation data of one run never share
+  // draws.
   explicit Rng(uint64_t seed, uint64_t stream = 0) {
     uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ULL);
     for (auto& word : state_) word = splitmix64(x);
