@@ -1,9 +1,9 @@
 // Micro-benchmarks of the training loop's parts on CPU: packing copy examples into rows, and one
 // Transformer training step (forward, masked loss, backward, AdamW) per positional scheme.
 
-#include "cpu_runtime.hpp"
 #include "batching.hpp"
 #include "copy.hpp"
+#include "cpu_runtime.hpp"
 #include "transformer.hpp"
 
 #include <benchmark/benchmark.h>

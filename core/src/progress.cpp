@@ -34,13 +34,13 @@ void ProgressPrinter::start(size_t index, size_t total, const std::string& name)
 }
 
 std::string ProgressPrinter::line(const Progress& p) const {
+  char accuracy[16] = "-";
+  if (p.string_accuracy) std::snprintf(accuracy, sizeof accuracy, "%.2f", *p.string_accuracy);
   char text[160];
   const double eta = p.elapsed_seconds / p.step * (p.steps - p.step);
   std::snprintf(text, sizeof text, "  step %lld/%lld  examples %lld  loss %.3f  acc %s  ETA %s",
                 static_cast<long long>(p.step), static_cast<long long>(p.steps),
-                static_cast<long long>(p.examples_seen), p.loss,
-                p.string_accuracy ? std::to_string(*p.string_accuracy).substr(0, 4).c_str() : "-",
-                duration(eta).c_str());
+                static_cast<long long>(p.examples_seen), p.loss, accuracy, duration(eta).c_str());
   return prefix_ + text;
 }
 

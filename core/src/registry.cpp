@@ -124,12 +124,6 @@ std::vector<std::string> Registry::task_names() const {
   return names;
 }
 
-const std::filesystem::path& Registry::file_of(const std::string& component) const {
-  const auto found = components_.find(component);
-  if (found == components_.end()) throw std::out_of_range("no component " + component);
-  return plugins_[found->second.plugin].file;
-}
-
 Registry discover_plugins(const std::vector<std::filesystem::path>& suite_paths,
                           const std::vector<std::filesystem::path>& cli_paths) {
   Registry registry;

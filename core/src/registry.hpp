@@ -27,7 +27,6 @@ class Registry {
   const std::vector<LoadedPlugin>& plugins() const { return plugins_; }
   std::vector<std::string> architecture_names() const;
   std::vector<std::string> task_names() const;
-  const std::filesystem::path& file_of(const std::string& component) const;
 
  private:
   struct Location {

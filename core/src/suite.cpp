@@ -216,7 +216,6 @@ Suite load_suite(const std::filesystem::path& file,
   }
 
   Suite suite;
-  suite.file = file;
   suite.name = file.stem().string();
   if (const toml::node* name = root.get("name")) {
     if (!name->is_string()) fail_at(*name, "name must be a string");

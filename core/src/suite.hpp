@@ -56,8 +56,7 @@ struct Run {
 };
 
 struct Suite {
-  std::string name;  // results go to <results>/<name>/
-  std::filesystem::path file;
+  std::string name;    // results go to <results>/<name>/
   std::string device;  // auto | cpu | cuda
   Registry registry;
   std::vector<Run> runs;
