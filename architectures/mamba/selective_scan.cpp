@@ -1,0 +1,33 @@
+// Picks the selective scan implementation for the inputs: the hand-written CPU kernel where it
+// applies, the LibTorch reference everywhere else.
+
+#include "selective_scan.hpp"
+
+#include <initializer_list>
+
+namespace parrot::mamba {
+
+namespace {
+
+// The CPU kernel takes one floating type for all six inputs; anything else (mixed types, half
+// precision) goes through the reference, which promotes like any LibTorch expression.
+bool cpu_kernel_applies(std::initializer_list<const torch::Tensor*> inputs) {
+  const auto dtype = (*inputs.begin())->scalar_type();
+  if (dtype != torch::kFloat && dtype != torch::kDouble) return false;
+  for (const auto* input : inputs)
+    if (!input->device().is_cpu() || input->scalar_type() != dtype) return false;
+  return true;
+}
+
+}  // namespace
+
+torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
+                             const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
+                             const torch::Tensor& D) {
+  if (cpu_kernel_applies({&u, &delta, &A, &B, &C, &D}))
+    return selective_scan_cpu(u, delta, A, B, C, D);
+  // A CUDA kernel, once written, is chosen here for CUDA inputs.
+  return selective_scan_reference(u, delta, A, B, C, D);
+}
+
+}  // namespace parrot::mamba
