@@ -6,7 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -34,10 +38,10 @@ class TempDir {
     path_ = std::filesystem::temp_directory_path() /
             ("parrot-" + std::string(info->test_suite_name()) + "-" + info->name() + "-" +
              std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
+    remove_tree();
     std::filesystem::create_directories(path_);
   }
-  ~TempDir() { std::filesystem::remove_all(path_); }
+  ~TempDir() { remove_tree(); }
   const std::filesystem::path& path() const { return path_; }
 
   std::filesystem::path write(const std::string& name, const std::string& text) const {
@@ -47,6 +51,23 @@ class TempDir {
   }
 
  private:
+  // Not std::filesystem::remove_all: PyTorch's wheels export an older copy of it from
+  // libtorch.so, which wins symbol lookup in test binaries and crashed on non-empty folders.
+  void remove_tree() const { remove_tree(path_.string()); }
+  static void remove_tree(const std::string& path) {
+    struct stat info;
+    if (lstat(path.c_str(), &info) != 0) return;
+    if (S_ISDIR(info.st_mode))
+      if (DIR* folder = opendir(path.c_str())) {
+        while (const dirent* entry = readdir(folder)) {
+          const std::string name = entry->d_name;
+          if (name != "." && name != "..") remove_tree(path + "/" + name);
+        }
+        closedir(folder);
+      }
+    std::remove(path.c_str());
+  }
+
   std::filesystem::path path_;
 };
 
