@@ -35,21 +35,11 @@ Schema schema() {
   };
 }
 
-namespace {
-
-int64_t positive(const Params& params, const std::string& key) {
-  const int64_t value = params.integer(key);
-  if (value < 1) params.fail(key, "must be at least 1");
-  return value;
-}
-
-}  // namespace
-
 std::shared_ptr<Model> make(const Params& params, int64_t vocabulary_size) {
   LstmOptions options;
   options.vocabulary_size = vocabulary_size;
-  options.layers = positive(params, "layers");
-  options.width = positive(params, "width");
+  options.layers = params.integer_at_least("layers", 1);
+  options.width = params.integer_at_least("width", 1);
   options.dropout = params.real("dropout");
   if (!(options.dropout >= 0.0 && options.dropout < 1.0))
     params.fail("dropout", "must be in [0, 1)");

@@ -125,24 +125,14 @@ Schema schema() {
   };
 }
 
-namespace {
-
-int64_t positive(const Params& params, const std::string& key) {
-  const int64_t value = params.integer(key);
-  if (value < 1) params.fail(key, "must be at least 1");
-  return value;
-}
-
-}  // namespace
-
 std::shared_ptr<Model> make(const Params& params, int64_t vocabulary_size) {
   MambaOptions options;
   options.vocabulary_size = vocabulary_size;
-  options.d_model = positive(params, "d_model");
-  options.layers = positive(params, "layers");
-  options.d_state = positive(params, "d_state");
-  options.expand = positive(params, "expand");
-  options.d_conv = positive(params, "d_conv");
+  options.d_model = params.integer_at_least("d_model", 1);
+  options.layers = params.integer_at_least("layers", 1);
+  options.d_state = params.integer_at_least("d_state", 1);
+  options.expand = params.integer_at_least("expand", 1);
+  options.d_conv = params.integer_at_least("d_conv", 1);
 
   const int64_t dt_rank = params.integer("dt_rank");
   if (dt_rank < 0) params.fail("dt_rank", "must be at least 0 (0 = ceil(d_model / 16))");

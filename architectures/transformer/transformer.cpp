@@ -75,21 +75,15 @@ Positional parse_positional(const Params& params) {
   params.fail("positional", "must be one of rope, nope, alibi, hard_alibi");
 }
 
-int64_t positive(const Params& params, const std::string& key) {
-  const int64_t value = params.integer(key);
-  if (value < 1) params.fail(key, "must be at least 1");
-  return value;
-}
-
 }  // namespace
 
 std::shared_ptr<Model> make(const Params& params, int64_t vocabulary_size) {
   TransformerOptions options;
   options.vocabulary_size = vocabulary_size;
-  options.layers = positive(params, "layers");
-  options.d_model = positive(params, "d_model");
-  options.heads = positive(params, "heads");
-  options.mlp_ratio = positive(params, "mlp_ratio");
+  options.layers = params.integer_at_least("layers", 1);
+  options.d_model = params.integer_at_least("d_model", 1);
+  options.heads = params.integer_at_least("heads", 1);
+  options.mlp_ratio = params.integer_at_least("mlp_ratio", 1);
   options.parallel_residual = params.boolean("parallel_residual");
   if (options.d_model % options.heads != 0)
     params.fail("heads", "must divide d_model (" + std::to_string(options.d_model) + ")");

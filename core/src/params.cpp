@@ -87,6 +87,12 @@ const std::vector<int64_t>& Params::int_list(const std::string& key) const {
   return std::get<std::vector<int64_t>>(read(key, ParamType::kIntList));
 }
 
+int64_t Params::integer_at_least(const std::string& key, int64_t minimum) const {
+  const int64_t value = integer(key);
+  if (value < minimum) fail(key, "must be at least " + std::to_string(minimum));
+  return value;
+}
+
 void Params::fail(const std::string& key, const std::string& message) const {
   const auto where = locations_.find(key);
   const std::string location = where == locations_.end() ? "" : where->second.str() + ": ";

@@ -65,6 +65,8 @@ class Params {
   double real(const std::string& key) const;
   const std::string& string(const std::string& key) const;
   const std::vector<int64_t>& int_list(const std::string& key) const;
+  // An int that must be >= minimum; fails at the key's location otherwise.
+  int64_t integer_at_least(const std::string& key, int64_t minimum) const;
 
   // Throws InputError naming the key's location and owner, e.g.
   // "suite.toml:7:1: architecture 'tiny' (transformer): heads: must divide d_model (64)".
