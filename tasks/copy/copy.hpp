@@ -5,6 +5,7 @@
 #include <parrot/params.hpp>
 #include <parrot/task.hpp>
 
+#include <cmath>
 #include <memory>
 
 namespace parrot::copy {
@@ -26,6 +27,9 @@ class CopyTask : public Task {
   Vocabulary vocabulary() const override { return alphabet_.vocabulary(); }
   Example sample(int64_t length, Rng& rng) const override;
   int64_t max_tokens(int64_t length) const override { return 2 * length + 3; }
+  std::optional<double> memory_bits(int64_t length) const override {
+    return static_cast<double>(length) * std::log2(static_cast<double>(alphabet_.letters));
+  }
 
  private:
   Alphabet alphabet_;

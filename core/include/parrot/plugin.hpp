@@ -17,7 +17,7 @@
 namespace parrot {
 
 // Bump whenever a type in core/include/parrot/ changes layout or meaning.
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
 
 using ModelFactory = std::function<std::shared_ptr<Model>(const Params&, int64_t vocabulary_size)>;
 using TaskFactory = std::function<std::shared_ptr<Task>(const Params&)>;

@@ -6,6 +6,7 @@
 #include <parrot/rng.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,12 @@ class Task {
   // The most tokens an example of this length can have: sizes rows and catches examples that
   // cannot fit a training row.
   virtual int64_t max_tokens(int64_t length) const = 0;
+
+  // The bits a model must carry from the prompt to the answer to get every example of this
+  // length right: L*log2(D) for copy, whose D^L strings a state of b bits can tell apart only
+  // 2^b of. Reports draw the bound accuracy <= 2^(state_bits - memory_bits) where it binds.
+  // nullopt: the task states no such bound.
+  virtual std::optional<double> memory_bits(int64_t length) const { return std::nullopt; }
 
   // Throws InputError saying why no example of this length exists; the core adds where.
   virtual void check_length(int64_t length) const {
