@@ -41,11 +41,14 @@ std::vector<nlohmann::json> read_records(const std::filesystem::path& file) {
   return records;
 }
 
-std::vector<std::filesystem::path> files_in(const std::filesystem::path& folder) {
+// Files under `folder` (with that extension, if given).
+std::vector<std::filesystem::path> files_in(const std::filesystem::path& folder,
+                                            const std::string& extension = "") {
   std::vector<std::filesystem::path> files;
   if (!std::filesystem::exists(folder)) return files;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(folder))
-    if (entry.is_regular_file()) files.push_back(entry.path());
+    if (entry.is_regular_file() && (extension.empty() || entry.path().extension() == extension))
+      files.push_back(entry.path());
   return files;
 }
 
@@ -53,14 +56,13 @@ const std::string kTinySuite = std::string(PARROT_TEST_SUITES_DIR) + "/tiny_copy
 
 TEST(EndToEnd, ATransformerLearnsToCopyAndTheRecordsSaySo) {
   test::TempDir dir;
-  const Outcome first =
-      suite("run " + kTinySuite + " --device cpu --results " + dir.path().string());
+  const Outcome first = suite("run " + kTinySuite + " --device cpu --out " + dir.path().string());
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_THAT(first.output, HasSubstr("tiny_copy: string accuracy at each evaluation length"));
 
-  const auto files = files_in(dir.path() / "tiny_copy");
+  const auto files = files_in(dir.path(), ".jsonl");
   ASSERT_EQ(files.size(), 1u) << first.output;
-  EXPECT_EQ(files[0].extension(), ".jsonl");
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "suite.json"));
   const auto records = read_records(files[0]);
   ASSERT_FALSE(records.empty());
   const auto& run = records[0];
@@ -93,8 +95,7 @@ TEST(EndToEnd, ATransformerLearnsToCopyAndTheRecordsSaySo) {
 
   // A second run finds the record and trains nothing.
   const auto written = std::filesystem::last_write_time(files[0]);
-  const Outcome second =
-      suite("run " + kTinySuite + " --device cpu --results " + dir.path().string());
+  const Outcome second = suite("run " + kTinySuite + " --device cpu --out " + dir.path().string());
   EXPECT_EQ(second.exit_code, 0) << second.output;
   EXPECT_THAT(second.output, HasSubstr("finished earlier"));
   EXPECT_EQ(std::filesystem::last_write_time(files[0]), written);
@@ -110,11 +111,11 @@ TEST(EndToEnd, BadInputExitsTwoWithOneLocatedLineAndWritesNothing) {
       {"[architectures.x]\ncomponent = \"transformer\"\nlayer = 1\n", "did you mean 'layers'?"},
       {"[architectures.x]\ncomponent = \"transformer\"\nlayers = \"1\"\n", "must be an int"},
       {"[train]\nmin_length = 4\nmax_length = 2\n[architectures.transformer]\n", "range is empty"},
-      {"[eval]\nlengths = [-3]\n[architectures.transformer]\n", "does not fit the task"},
+      {"[eval]\nlengths = [-3]\n[architectures.transformer]\n", "does not fit task 'copy'"},
   };
   for (const auto& [text, expected] : cases) {
     const auto file = dir.write("bad.toml", text);
-    const Outcome outcome = suite("run " + file.string() + " --results " + results.string());
+    const Outcome outcome = suite("run " + file.string() + " --out " + results.string());
     EXPECT_EQ(outcome.exit_code, 2) << text << "\n" << outcome.output;
     EXPECT_THAT(outcome.output, HasSubstr("suite: error: "));
     EXPECT_THAT(outcome.output, HasSubstr(expected));

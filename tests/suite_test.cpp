@@ -126,10 +126,10 @@ TEST_F(SuiteTest, LengthRangesMustBeNonEmptyAndFitTheTask) {
   EXPECT_THAT(error_of("[train]\nmin_length = 6\nmax_length = 5\n" + arch),
               HasSubstr("max_length = 5: the length range is empty"));
   EXPECT_THAT(error_of("[train]\nmin_length = -1\n" + arch),
-              HasSubstr("min_length = -1: length -1 does not fit the task"));
+              HasSubstr("min_length = -1: length -1 does not fit task 'copy'"));
   EXPECT_THAT(
       error_of("[eval]\nlengths = [4, 0]\n" + arch),
-      HasSubstr("suite.toml:2:11: [eval]: lengths = [4, 0]: length 0 does not fit the task"));
+      HasSubstr("suite.toml:2:11: [eval]: lengths = [4, 0]: length 0 does not fit task 'copy'"));
 }
 
 TEST_F(SuiteTest, TrainingExamplesMustFitARow) {

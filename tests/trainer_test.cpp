@@ -6,22 +6,30 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace parrot {
 namespace {
 
-TEST(Schedule, WarmsUpLinearlyThenDecaysTowardsZero) {
+TEST(Schedule, WarmsUpLinearlyThenFollowsTheScheduleTowardsZero) {
   TrainSettings train{};
   train.learning_rate = 1.0;
-  train.steps = 110;
   train.warmup_steps = 10;
-  EXPECT_DOUBLE_EQ(scheduled_learning_rate(0, train), 0.1);
-  EXPECT_DOUBLE_EQ(scheduled_learning_rate(4, train), 0.5);
-  EXPECT_DOUBLE_EQ(scheduled_learning_rate(9, train), 1.0);
-  EXPECT_DOUBLE_EQ(scheduled_learning_rate(10, train), 1.0);
-  EXPECT_DOUBLE_EQ(scheduled_learning_rate(60, train), 0.5);
-  EXPECT_DOUBLE_EQ(scheduled_learning_rate(109, train), 0.01);  // last step: small, not zero
+  train.schedule = "linear";
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(train, 0, 0.0), 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(train, 4, 0.0), 0.5);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(train, 9, 0.0), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(train, 10, 0.0), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(train, 60, 0.5), 0.5);
+  EXPECT_NEAR(scheduled_learning_rate(train, 109, 0.99), 0.01, 1e-12);
+  train.schedule = "cosine";
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(train, 10, 0.0), 1.0);
+  EXPECT_NEAR(scheduled_learning_rate(train, 60, 0.5), 0.5, 1e-12);
+  EXPECT_NEAR(scheduled_learning_rate(train, 109, 1.0), 0.0, 1e-12);
+  train.schedule = "constant";
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(train, 109, 0.99), 1.0);
   train.warmup_steps = 0;
-  EXPECT_DOUBLE_EQ(scheduled_learning_rate(0, train), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(train, 0, 0.0), 1.0);
 }
 
 TEST(CurveSteps, LogSpacedDistinctAndEndingAtTheLastStep) {
@@ -85,9 +93,7 @@ TEST(HeldOutExamples, PrefixStableAndIndependentOfCount) {
   EXPECT_NE(held_out_examples(task, 5, 1, 2)[0].tokens, few[0].tokens);
 }
 
-TEST(ExecuteRun, SameSeedSameNumbersOnCpu) {
-  test::TempDir dir;
-  const Suite suite = load_suite(dir.write("tiny.toml", R"(
+const char* kTinySuite = R"(
 [train]
 min_length = 1
 max_length = 3
@@ -104,7 +110,11 @@ component = "transformer"
 layers = 1
 d_model = 16
 heads = 2
-)"));
+)";
+
+TEST(ExecuteRun, SameSeedSameNumbersOnCpu) {
+  test::TempDir dir;
+  const Suite suite = load_suite(dir.write("tiny.toml", kTinySuite));
   const RunResult a = execute_run(suite.runs[0], suite.registry, torch::kCPU);
   const RunResult b = execute_run(suite.runs[0], suite.registry, torch::kCPU);
   ASSERT_EQ(a.curve.size(), 3u);
@@ -116,13 +126,82 @@ heads = 2
               b.curve[i].accuracy[0].accuracy.targets_correct);
   }
   ASSERT_EQ(a.lengths.size(), 2u);
+  EXPECT_EQ(a.lengths[1].task, "copy");
   EXPECT_EQ(a.lengths[1].length, 6);
   EXPECT_EQ(a.lengths[1].accuracy.examples, 16);
   EXPECT_EQ(a.lengths[1].accuracy.targets_correct, b.lengths[1].accuracy.targets_correct);
-  EXPECT_LT(a.state_bits[0], a.state_bits[1]);
+  EXPECT_LT(a.lengths[0].state_bits, a.lengths[1].state_bits);
+  EXPECT_DOUBLE_EQ(*a.lengths[1].memory_bits, 6 * std::log2(26.0));
   EXPECT_GT(a.parameters, 0);
   EXPECT_EQ(a.curve.back().step, 12);
   EXPECT_EQ(a.examples_seen, a.curve.back().examples_seen);
+}
+
+void expect_same_result(const RunResult& a, const RunResult& b) {
+  ASSERT_EQ(a.curve.size(), b.curve.size());
+  for (size_t i = 0; i < a.curve.size(); ++i) {
+    EXPECT_EQ(a.curve[i].step, b.curve[i].step);
+    EXPECT_EQ(a.curve[i].examples_seen, b.curve[i].examples_seen);
+    EXPECT_DOUBLE_EQ(a.curve[i].loss, b.curve[i].loss) << "curve point " << i;
+    EXPECT_EQ(a.curve[i].accuracy[0].accuracy.targets_correct,
+              b.curve[i].accuracy[0].accuracy.targets_correct);
+  }
+  ASSERT_EQ(a.lengths.size(), b.lengths.size());
+  for (size_t i = 0; i < a.lengths.size(); ++i)
+    EXPECT_EQ(a.lengths[i].accuracy.targets_correct, b.lengths[i].accuracy.targets_correct);
+  EXPECT_EQ(a.steps, b.steps);
+  EXPECT_EQ(a.examples_seen, b.examples_seen);
+}
+
+TEST(ExecuteRun, AStoppedRunResumesFromItsCheckpointWithTheSameNumbers) {
+  test::TempDir dir;
+  const Suite suite = load_suite(dir.write("tiny.toml", kTinySuite));
+  const RunResult straight = execute_run(suite.runs[0], suite.registry, torch::kCPU);
+
+  const auto checkpoint = dir.path() / "run.ckpt";
+  int64_t asked = 0;
+  const CheckpointPolicy stop_after_seven{checkpoint, 0, [&] { return ++asked > 7; }};
+  try {
+    execute_run(suite.runs[0], suite.registry, torch::kCPU, {}, stop_after_seven);
+    FAIL() << "the run did not stop";
+  } catch (const RunStopped& stopped) {
+    EXPECT_EQ(stopped.step, 7);
+  }
+  ASSERT_TRUE(std::filesystem::exists(checkpoint));
+  torch::manual_seed(12345);  // disturb the global generator: the checkpoint must restore it
+  const RunResult resumed =
+      execute_run(suite.runs[0], suite.registry, torch::kCPU, {}, {checkpoint, 0, {}});
+  expect_same_result(straight, resumed);
+}
+
+TEST(ExecuteRun, AnExamplesBudgetStopsOnceThatManyExamplesAreSeen) {
+  test::TempDir dir;
+  const Suite suite = load_suite(dir.write("tiny.toml", kTinySuite));
+  parrot::Run run = suite.runs[0];
+  run.train.examples = 100;
+  const RunResult result = execute_run(run, suite.registry, torch::kCPU);
+  EXPECT_GE(result.examples_seen, 100);
+  // Rows of 24 tokens hold at least two examples of length <= 3, so a step adds >= 2 * batch.
+  EXPECT_LT(result.examples_seen, 100 + 8 * 24);
+  EXPECT_EQ(result.curve.back().examples_seen, result.examples_seen);
+}
+
+TEST(ExecuteRun, EarlyStopEndsTrainingAtTheFirstCurvePointPastTheTarget) {
+  test::TempDir dir;
+  const Suite suite = load_suite(dir.write("tiny.toml", kTinySuite));
+  parrot::Run run = suite.runs[0];
+  run.train.early_stop = 1e-9;  // any accuracy above 0 counts; 0 itself would be "off"
+  run.train.steps = 400;
+  run.train.learning_rate = 3e-3;
+  run.eval.curve_points = 40;
+  run.eval.curve_lengths = {1};
+  const RunResult result = execute_run(run, suite.registry, torch::kCPU);
+  ASSERT_TRUE(result.stopped_early) << "the model never got one string right in 400 steps";
+  EXPECT_LT(result.steps, 400);
+  EXPECT_EQ(result.curve.back().step, result.steps);
+  EXPECT_GT(result.curve.back().accuracy[0].accuracy.string_accuracy(), 0);
+  for (size_t i = 0; i + 1 < result.curve.size(); ++i)
+    EXPECT_EQ(result.curve[i].accuracy[0].accuracy.strings_correct, 0);
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
-// The `suite` command: run, list and validate suites. Maps failures to exit codes:
-// 0 ok, 2 bad input, 3 a run failed.
+// The `suite` command: run, list, validate suites and list their runs. Maps outcomes to exit
+// codes: 0 ok, 2 bad input, 3 a run failed, 128 + signal when stopped by SIGINT or SIGTERM.
 
 #include "cpu_runtime.hpp"
 #include "progress.hpp"
 #include "results.hpp"
+#include "run_lock.hpp"
+#include "run_selection.hpp"
+#include "stop_signal.hpp"
 #include "suite.hpp"
 #include "summary.hpp"
 #include "toml_params.hpp"
@@ -78,47 +81,121 @@ int list(const std::vector<std::filesystem::path>& plugins) {
   return kExitOk;
 }
 
-int validate(const std::filesystem::path& file, const std::vector<std::filesystem::path>& plugins) {
-  const parrot::Suite suite = parrot::load_suite(file, plugins);
-  std::cout << file.string() << ": ok, " << suite.runs.size() << " runs\n";
-  for (const auto& run : suite.runs) std::cout << "  " << run.id << "  " << run.name << "\n";
+// What every command that reads a suite takes from the command line.
+struct SuiteArguments {
+  std::filesystem::path file;
+  parrot::SuiteOptions options;
+  std::vector<std::string> only;
+  std::string shard = "1/1";
+  std::filesystem::path out;  // empty: results/<suite name>
+};
+
+struct LoadedSuite {
+  parrot::Suite suite;
+  std::vector<parrot::Run> selected;
+  std::filesystem::path out;
+};
+
+LoadedSuite load(const SuiteArguments& arguments) {
+  const parrot::Shard shard = parrot::parse_shard(arguments.shard);
+  parrot::Suite suite = parrot::load_suite(arguments.file, arguments.options);
+  std::vector<parrot::Run> selected = parrot::select_runs(suite.runs, arguments.only, shard);
+  std::filesystem::path out =
+      arguments.out.empty() ? std::filesystem::path("results") / suite.name : arguments.out;
+  return {std::move(suite), std::move(selected), std::move(out)};
+}
+
+int validate(const SuiteArguments& arguments) {
+  const LoadedSuite loaded = load(arguments);
+  std::cout << arguments.file.string() << ": ok, " << loaded.suite.runs.size() << " runs";
+  if (loaded.selected.size() != loaded.suite.runs.size())
+    std::cout << ", " << loaded.selected.size() << " selected";
+  std::cout << "\n";
+  for (const auto& run : loaded.selected) std::cout << "  " << run.id << "  " << run.name << "\n";
   return kExitOk;
 }
 
-int run(const std::filesystem::path& file, const std::vector<std::filesystem::path>& plugins,
-        const std::filesystem::path& results, const std::string& device_option) {
-  const parrot::Suite suite = parrot::load_suite(file, plugins);
-  const torch::Device device = pick_device(device_option.empty() ? suite.device : device_option);
-  const parrot::ResultStore store(results / suite.name);
-  std::cerr << suite.name << ": " << suite.runs.size() << " runs on " << device.str()
-            << ", results in " << store.folder().string() << "\n";
+// `suite runs`: each selected run with where it stands in the results folder.
+int list_runs(const SuiteArguments& arguments) {
+  const LoadedSuite loaded = load(arguments);
+  const parrot::ResultStore store(loaded.out);
+  size_t done = 0;
+  for (const auto& run : loaded.selected) {
+    std::string status = "pending";
+    if (store.finished(run.id)) {
+      status = "done";
+      ++done;
+    } else if (parrot::RunLock::held(store.lock_of(run.id))) {
+      status = "running";
+    } else if (std::filesystem::exists(store.checkpoint_of(run.id))) {
+      status = "checkpointed";
+    }
+    std::cout << run.id << "  " << status << std::string(14 - status.size(), ' ') << run.name
+              << "\n";
+  }
+  std::cout << done << " of " << loaded.selected.size() << " runs done, results in "
+            << store.folder().string() << "\n";
+  return kExitOk;
+}
 
+int run(const SuiteArguments& arguments, const std::string& device_option, bool fresh) {
+  const LoadedSuite loaded = load(arguments);
+  const parrot::Suite& suite = loaded.suite;
+  const torch::Device device = pick_device(device_option.empty() ? suite.device : device_option);
+  const parrot::ResultStore store(loaded.out);
+  store.write_manifest(parrot::suite_manifest(suite, nlohmann::json::array()));
+  std::cerr << suite.name << ": " << loaded.selected.size() << " of " << suite.runs.size()
+            << " runs on " << device.str() << ", results in " << store.folder().string() << "\n";
+
+  parrot::install_stop_handlers();
   parrot::ProgressPrinter printer(std::cerr, isatty(STDERR_FILENO));
   int failed = 0;
-  for (size_t i = 0; i < suite.runs.size(); ++i) {
-    const parrot::Run& run = suite.runs[i];
-    printer.start(i + 1, suite.runs.size(), run.name);
-    if (store.finished(run.id)) {
+  for (size_t i = 0; i < loaded.selected.size(); ++i) {
+    const parrot::Run& run = loaded.selected[i];
+    printer.start(i + 1, loaded.selected.size(), run.name);
+    if (store.finished(run.id) && !fresh) {
       printer.finish("finished earlier (" + store.file_of(run.id).filename().string() +
                      "), skipped");
       continue;
     }
+    const auto lock = parrot::RunLock::try_acquire(store.lock_of(run.id));
+    if (!lock) {
+      printer.finish("running in another process, skipped");
+      continue;
+    }
+    if (store.finished(run.id) && !fresh) {  // finished by another process while we looked
+      printer.finish("finished by another process, skipped");
+      continue;
+    }
+    const auto checkpoint = store.checkpoint_of(run.id);
+    if (fresh) std::filesystem::remove(checkpoint);
     try {
       const parrot::RunResult result = parrot::execute_run(
-          run, suite.registry, device, [&](const parrot::Progress& p) { printer.update(p); });
+          run, suite.registry, device, [&](const parrot::Progress& p) { printer.update(p); },
+          {checkpoint, suite.checkpoint_minutes * 60, parrot::stop_requested});
       store.write(run.id, parrot::run_records(run, result, device.str()));
-      char outcome[128];
-      std::snprintf(outcome, sizeof outcome, "done in %.1fs, %.0f tokens/s", result.wall_seconds,
-                    result.tokens_per_second);
+      std::filesystem::remove(checkpoint);
+      // Safe while held: whoever opens the old file next finds the run finished and skips it.
+      std::filesystem::remove(store.lock_of(run.id));
+      char outcome[160];
+      std::snprintf(outcome, sizeof outcome, "done in %.1fs, %.0f tokens/s%s", result.wall_seconds,
+                    result.tokens_per_second,
+                    result.stopped_early ? ", stopped early at the target accuracy" : "");
       printer.finish(outcome);
+    } catch (const parrot::RunStopped& stopped) {
+      printer.finish("stopped at step " + std::to_string(stopped.step) + ", checkpoint saved (" +
+                     checkpoint.filename().string() + "); run the same command to resume");
+      return 128 + parrot::stop_signal();
+    } catch (const parrot::InputError&) {
+      throw;
     } catch (const std::exception& error) {
       ++failed;
       printer.finish(std::string("FAILED: ") + error.what());
     }
   }
-  std::cout << "\n" << parrot::summary_table(suite, store);
+  std::cout << "\n" << parrot::summary_table(suite.name, loaded.selected, store);
   if (failed) {
-    std::cerr << "suite: " << failed << " of " << suite.runs.size() << " runs failed\n";
+    std::cerr << "suite: " << failed << " of " << loaded.selected.size() << " runs failed\n";
     return kExitRunFailed;
   }
   return kExitOk;
@@ -138,16 +215,42 @@ int main(int argc, char** argv) {
                         "PARROT_PLUGIN_PATH and the suite's plugin_paths (repeatable)");
   };
 
-  std::filesystem::path suite_file;
-  std::filesystem::path results = "results";
+  SuiteArguments arguments;
+  auto add_suite_options = [&](CLI::App* command) {
+    command
+        ->add_option("--set", arguments.options.overrides,
+                     "override a suite value: key.path=value in TOML syntax, checked like the "
+                     "file (repeatable), e.g. --set train.steps=500")
+        ->allow_extra_args(false);
+    command
+        ->add_option("--only", arguments.only,
+                     "only runs whose name matches this glob (repeatable), e.g. 'mamba*'")
+        ->allow_extra_args(false);
+    command
+        ->add_option("--shard", arguments.shard,
+                     "take the i-th of N interleaved parts of the runs (1 <= i <= N)")
+        ->capture_default_str();
+    command->add_option("--out", arguments.out,
+                        "the results folder (default: results/<suite name>)");
+  };
+
   std::string device;
-  CLI::App* run_command = app.add_subcommand("run", "train and evaluate every run of a suite");
-  run_command->add_option("suite", suite_file, "the suite file (default: suites/quickstart.toml)");
-  run_command->add_option("--results", results, "where results go: <results>/<suite name>/")
-      ->capture_default_str();
+  bool fresh = false;
+  CLI::App* run_command = app.add_subcommand("run", "train and evaluate the runs of a suite");
+  run_command->add_option("suite", arguments.file,
+                          "the suite file (default: suites/quickstart.toml)");
   run_command->add_option("--device", device, "override the suite's device")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  run_command->add_flag("--fresh", fresh,
+                        "ignore earlier results and checkpoints: run every selected run again");
+  add_suite_options(run_command);
   add_plugin_option(run_command);
+
+  CLI::App* runs_command =
+      app.add_subcommand("runs", "list a suite's runs and which are done, running or pending");
+  runs_command->add_option("suite", arguments.file, "the suite file")->required();
+  add_suite_options(runs_command);
+  add_plugin_option(runs_command);
 
   CLI::App* list_command =
       app.add_subcommand("list", "list plugins, their components and every parameter");
@@ -155,7 +258,8 @@ int main(int argc, char** argv) {
 
   CLI::App* validate_command =
       app.add_subcommand("validate", "check a suite against the plugins without running it");
-  validate_command->add_option("suite", suite_file, "the suite file")->required();
+  validate_command->add_option("suite", arguments.file, "the suite file")->required();
+  add_suite_options(validate_command);
   add_plugin_option(validate_command);
 
   try {
@@ -166,9 +270,12 @@ int main(int argc, char** argv) {
   }
 
   try {
+    arguments.options.plugin_paths = plugins;
     if (*list_command) return list(plugins);
-    if (*validate_command) return validate(suite_file, plugins);
-    return run(suite_file.empty() ? default_suite() : suite_file, plugins, results, device);
+    if (*validate_command) return validate(arguments);
+    if (*runs_command) return list_runs(arguments);
+    if (arguments.file.empty()) arguments.file = default_suite();
+    return run(arguments, device, fresh);
   } catch (const parrot::InputError& error) {
     std::cerr << "suite: error: " << error.what() << "\n";
     return kExitBadInput;

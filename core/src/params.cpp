@@ -46,6 +46,7 @@ std::string to_string(const Value& value) {
 
 std::string SourceLocation::str() const {
   if (file.empty()) return "(default)";
+  if (file.rfind("--set ", 0) == 0) return file;  // an override is one line of the command
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
@@ -91,6 +92,11 @@ int64_t Params::integer_at_least(const std::string& key, int64_t minimum) const 
   const int64_t value = integer(key);
   if (value < minimum) fail(key, "must be at least " + std::to_string(minimum));
   return value;
+}
+
+SourceLocation Params::location(const std::string& key) const {
+  const auto where = locations_.find(key);
+  return where == locations_.end() ? SourceLocation{} : where->second;
 }
 
 void Params::fail(const std::string& key, const std::string& message) const {

@@ -4,22 +4,18 @@
 
 #include <parrot/error.hpp>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
+#include "atomic_file.hpp"
 
 #include <torch/version.h>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
-#include <system_error>
 
 namespace parrot {
 namespace {
 
 nlohmann::json accuracy_json(const Accuracy& accuracy) {
   return {{"examples", accuracy.examples},
+          {"strings_correct", accuracy.strings_correct},
           {"string_accuracy", accuracy.string_accuracy()},
           {"char_accuracy", accuracy.char_accuracy()}};
 }
@@ -34,16 +30,6 @@ nlohmann::json examples_to_reach(const std::vector<CurvePoint>& curve, double th
   return nullptr;
 }
 
-void write_all(int fd, const std::string& text, const std::filesystem::path& file) {
-  size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::system_error(errno, std::generic_category(), "writing " + file.string());
-    written += static_cast<size_t>(n);
-  }
-}
-
 }  // namespace
 
 std::vector<nlohmann::json> run_records(const Run& run, const RunResult& result,
@@ -55,8 +41,9 @@ std::vector<nlohmann::json> run_records(const Run& run, const RunResult& result,
     examples_to[key.str()] = examples_to_reach(result.curve, threshold);
   }
   nlohmann::json state_bits = nlohmann::json::object();
-  for (size_t i = 0; i < run.eval.lengths.size(); ++i)
-    state_bits[std::to_string(run.eval.lengths[i])] = result.state_bits[i];
+  for (const auto& at : result.lengths) state_bits[std::to_string(at.length)] = at.state_bits;
+  nlohmann::json eval_tasks = nlohmann::json::array();
+  for (const auto& choice : run.eval_tasks) eval_tasks.push_back(choice.name);
 
   std::vector<nlohmann::json> records;
   records.push_back({{"record", "run"},
@@ -64,11 +51,16 @@ std::vector<nlohmann::json> run_records(const Run& run, const RunResult& result,
                      {"name", run.name},
                      {"architecture", run.architecture.name},
                      {"task", run.task.name},
+                     {"eval_tasks", eval_tasks},
                      {"seed", run.seed},
+                     {"sweep", run.sweep},
+                     {"max_train_length", run.train.max_length},
                      {"config", run.config},
                      {"parameters", result.parameters},
                      {"state_bits", state_bits},
+                     {"steps", result.steps},
                      {"examples_seen", result.examples_seen},
+                     {"stopped_early", result.stopped_early},
                      {"examples_to", examples_to},
                      {"train_seconds", result.train_seconds},
                      {"wall_seconds", result.wall_seconds},
@@ -83,32 +75,43 @@ std::vector<nlohmann::json> run_records(const Run& run, const RunResult& result,
       record.update(accuracy_json(at.accuracy));
       records.push_back(std::move(record));
     }
-  for (size_t i = 0; i < result.lengths.size(); ++i) {
+  for (const auto& at : result.lengths) {
     nlohmann::json record = {{"record", "length"},
-                             {"task", run.task.name},
-                             {"length", result.lengths[i].length},
-                             {"state_bits", result.state_bits[i]}};
-    record.update(accuracy_json(result.lengths[i].accuracy));
+                             {"task", at.task},
+                             {"length", at.length},
+                             {"state_bits", at.state_bits},
+                             {"memory_bits", at.memory_bits ? nlohmann::json(*at.memory_bits)
+                                                            : nlohmann::json(nullptr)}};
+    record.update(accuracy_json(at.accuracy));
     records.push_back(std::move(record));
   }
   return records;
 }
 
+nlohmann::json suite_manifest(const Suite& suite, const nlohmann::json& expectations) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& run : suite.runs) runs.push_back({{"run_id", run.id}, {"name", run.name}});
+  return {{"suite", suite.name},
+          {"file", suite.file.string()},
+          {"expectations", expectations},
+          {"runs", runs}};
+}
+
 ResultStore::ResultStore(std::filesystem::path folder) : folder_(std::move(folder)) {
   std::filesystem::create_directories(folder_);
-  // Temp files are named <run-id>.jsonl.tmp.<pid>; one whose writer is gone is debris.
-  for (const auto& entry : std::filesystem::directory_iterator(folder_)) {
-    const std::string name = entry.path().filename().string();
-    const size_t at = name.rfind(".tmp.");
-    if (at == std::string::npos) continue;
-    const pid_t writer = static_cast<pid_t>(std::atol(name.c_str() + at + 5));
-    if (writer > 0 && ::kill(writer, 0) != 0 && errno == ESRCH)
-      std::filesystem::remove(entry.path());
-  }
+  remove_dead_temp_files(folder_);
 }
 
 std::filesystem::path ResultStore::file_of(const std::string& run_id) const {
   return folder_ / (run_id + ".jsonl");
+}
+
+std::filesystem::path ResultStore::checkpoint_of(const std::string& run_id) const {
+  return folder_ / (run_id + ".ckpt");
+}
+
+std::filesystem::path ResultStore::lock_of(const std::string& run_id) const {
+  return folder_ / (run_id + ".lock");
 }
 
 bool ResultStore::finished(const std::string& run_id) const {
@@ -119,25 +122,11 @@ void ResultStore::write(const std::string& run_id,
                         const std::vector<nlohmann::json>& records) const {
   std::string text;
   for (const auto& record : records) text += record.dump() + "\n";
-  const auto file = file_of(run_id);
-  const auto temp = folder_ / (file.filename().string() + ".tmp." + std::to_string(::getpid()));
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "creating " + temp.string());
-  try {
-    write_all(fd, text, temp);
-    if (::fsync(fd) != 0) throw std::system_error(errno, std::generic_category(), "fsync");
-  } catch (...) {
-    ::close(fd);
-    std::filesystem::remove(temp);
-    throw;
-  }
-  ::close(fd);
-  std::filesystem::rename(temp, file);  // atomic: readers see the old state or the whole file
-  const int dir = ::open(folder_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);  // make the rename itself durable
-    ::close(dir);
-  }
+  write_file_atomically(file_of(run_id), text);
+}
+
+void ResultStore::write_manifest(const nlohmann::json& manifest) const {
+  write_file_atomically(folder_ / "suite.json", manifest.dump(2) + "\n");
 }
 
 std::vector<nlohmann::json> ResultStore::read(const std::string& run_id) const {

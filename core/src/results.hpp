@@ -1,5 +1,6 @@
-// Result records: one JSON-lines file per run under results/<suite>/, written all at once.
-// A file exists only complete (temp file, fsync, rename), so its presence means "run finished".
+// A results folder: one JSON-lines file of records per finished run, written all at once (it
+// exists only complete, so its presence means "run finished"), and beside it each unfinished
+// run's checkpoint and lock file, and suite.json.
 #pragma once
 
 #include "trainer.hpp"
@@ -20,6 +21,9 @@ inline const std::vector<double> kAccuracyThresholds = {0.5, 0.9, 0.99};
 std::vector<nlohmann::json> run_records(const Run& run, const RunResult& result,
                                         const std::string& device);
 
+// suite.json: the suite's name and file, its expanded runs and its expectations.
+nlohmann::json suite_manifest(const Suite& suite, const nlohmann::json& expectations);
+
 class ResultStore {
  public:
   // Creates the folder; removes temp files left by writers that died.
@@ -27,9 +31,12 @@ class ResultStore {
 
   const std::filesystem::path& folder() const { return folder_; }
   std::filesystem::path file_of(const std::string& run_id) const;
+  std::filesystem::path checkpoint_of(const std::string& run_id) const;
+  std::filesystem::path lock_of(const std::string& run_id) const;
   bool finished(const std::string& run_id) const;
   void write(const std::string& run_id, const std::vector<nlohmann::json>& records) const;
   std::vector<nlohmann::json> read(const std::string& run_id) const;
+  void write_manifest(const nlohmann::json& manifest) const;
 
  private:
   std::filesystem::path folder_;

@@ -18,7 +18,12 @@ struct TrainSettings {
   int64_t min_length, max_length;  // lengths sampled uniformly, both ends included
   int64_t context_length;          // tokens a training row feeds the model
   int64_t batch_size;              // rows per step
-  int64_t steps;
+  int64_t steps;                   // the budget in optimizer steps, unless `examples` is set
+  int64_t examples;                // the budget in examples seen; 0 = `steps` decides
+  double early_stop;               // stop once the curve lengths reach this accuracy; 0 = off
+  std::string optimizer;           // adamw | adam
+  std::string schedule;            // linear | cosine | constant, after the warm-up
+  std::string precision;           // fp32 | tf32 | bf16
   double learning_rate, weight_decay, adam_beta1, adam_beta2, grad_clip;
   int64_t warmup_steps;
 };
@@ -33,8 +38,9 @@ struct EvalSettings {
 };
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainSettings, min_length, max_length, context_length,
-                                   batch_size, steps, learning_rate, weight_decay, adam_beta1,
-                                   adam_beta2, grad_clip, warmup_steps)
+                                   batch_size, steps, examples, early_stop, optimizer, schedule,
+                                   precision, learning_rate, weight_decay, adam_beta1, adam_beta2,
+                                   grad_clip, warmup_steps)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EvalSettings, lengths, examples, batch_size, curve_points,
                                    curve_lengths, curve_examples)
 
@@ -46,9 +52,11 @@ struct ComponentChoice {
 
 struct Run {
   std::string id;    // hash of `config`: stable while the resolved configuration is the same
-  std::string name;  // architecture/task/seed, for people
+  std::string name;  // <architecture>[@<axis>=<value>,...]/<task>/seed<N>, for people and globs
   ComponentChoice architecture;
-  ComponentChoice task;
+  ComponentChoice task;                     // trained on
+  std::vector<ComponentChoice> eval_tasks;  // evaluated on after training, at eval.lengths
+  nlohmann::json sweep;                     // {"<axis>": value} picked for this run
   TrainSettings train;
   EvalSettings eval;
   int64_t seed;
@@ -56,17 +64,23 @@ struct Run {
 };
 
 struct Suite {
-  std::string name;    // results go to <results>/<name>/
-  std::string device;  // auto | cpu | cuda
+  std::string name;  // results go to results/<name>/ unless --out says otherwise
+  std::filesystem::path file;
+  std::string device;         // auto | cpu | cuda
+  double checkpoint_minutes;  // how often a run saves a checkpoint; 0 = only when stopped
   Registry registry;
   std::vector<Run> runs;
 };
 
+struct SuiteOptions {
+  std::vector<std::filesystem::path> plugin_paths;  // --plugin: after the suite's plugin_paths
+  std::vector<std::string> overrides;               // --set key.path=value, applied in order
+};
+
 // Reads, validates and expands a suite. Plugins are discovered in DESIGN.md's order, with the
-// suite's plugin_paths (relative to the suite file) before `cli_plugin_paths`. Throws
-// InputError with file:line:column for anything wrong.
-Suite load_suite(const std::filesystem::path& file,
-                 const std::vector<std::filesystem::path>& cli_plugin_paths = {});
+// suite's plugin_paths (relative to the suite file) before the options'. Throws InputError with
+// file:line:column (or the --set that caused it) for anything wrong.
+Suite load_suite(const std::filesystem::path& file, const SuiteOptions& options = {});
 
 // The schemas of [train] and [eval]: also what docs and `suite list` print.
 const Schema& train_schema();

@@ -9,6 +9,8 @@
 
 namespace parrot {
 
-std::string summary_table(const Suite& suite, const ResultStore& store);
+// The rows are `runs` (a selection of the suite's); columns are each evaluation task and length.
+std::string summary_table(const std::string& suite_name, const std::vector<Run>& runs,
+                          const ResultStore& store);
 
 }  // namespace parrot

@@ -1,12 +1,15 @@
-// One run from scratch: build the model, train on fresh packed rows, evaluate on held-out sets
-// along the way (the sample-efficiency curve) and at every evaluation length at the end.
+// One run: build the model, train on fresh packed rows, evaluate on held-out sets along the way
+// (the sample-efficiency curve) and on every evaluation task and length at the end. A run can
+// stop at a checkpoint and resume from it with the same numbers as if it never stopped.
 #pragma once
 
 #include "evaluation.hpp"
 #include "suite.hpp"
 
+#include <filesystem>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 
 namespace parrot {
 
@@ -19,37 +22,65 @@ struct CurvePoint {
   int64_t step;
   int64_t examples_seen;
   double loss;  // mean training loss over the steps since the previous point
-  std::vector<LengthAccuracy> accuracy;  // at eval.curve_lengths
+  std::vector<LengthAccuracy> accuracy;  // at eval.curve_lengths, on the training task
+};
+
+struct TaskLengthAccuracy {
+  std::string task;  // the suite's name of the evaluation task
+  int64_t length;
+  Accuracy accuracy;
+  int64_t state_bits;
+  std::optional<double> memory_bits;
 };
 
 struct RunResult {
   std::vector<CurvePoint> curve;
-  std::vector<LengthAccuracy> lengths;  // at eval.lengths, after training
-  std::vector<int64_t> state_bits;      // at eval.lengths
+  std::vector<TaskLengthAccuracy> lengths;  // every evaluation task x eval.lengths
   int64_t parameters = 0;
+  int64_t steps = 0;
   int64_t examples_seen = 0;
-  double train_seconds = 0;  // optimizer steps only
-  double wall_seconds = 0;   // everything, evaluation included
+  bool stopped_early = false;
+  double train_seconds = 0;  // optimizer steps only, summed over resumptions
+  double wall_seconds = 0;   // this process's share, evaluation included
   double tokens_per_second = 0;
 };
 
 struct Progress {
-  int64_t step, steps, examples_seen;
+  int64_t step, steps;  // steps is the budget's estimate when the budget is in examples
+  int64_t examples_seen;
   double loss;                            // of the latest step
   std::optional<double> string_accuracy;  // at the latest curve point, first curve length
   double elapsed_seconds;
 };
 using ProgressCallback = std::function<void(const Progress&)>;
 
-// Linear warm-up over warmup_steps, then linear decay towards 0 at the last step. `step` counts
-// from 0; the first step already gets a non-zero rate.
-double scheduled_learning_rate(int64_t step, const TrainSettings& train);
+// Where and how often a run saves its state, and when to stop.
+struct CheckpointPolicy {
+  std::filesystem::path file;  // empty: no checkpoints
+  double every_seconds = 0;    // 0: only when stopped
+  std::function<bool()> stop;  // asked between steps; true: save and throw RunStopped
+};
 
-// The steps after which the curve is measured: `points` steps log-spaced in [1, steps], distinct,
-// always ending at `steps`.
-std::vector<int64_t> curve_steps(int64_t points, int64_t steps);
+// Thrown after a run saved a checkpoint because `CheckpointPolicy::stop` asked it to.
+struct RunStopped : std::runtime_error {
+  int64_t step;
+  RunStopped(int64_t step)
+      : std::runtime_error("stopped at step " + std::to_string(step)), step(step) {}
+};
 
+// The learning rate of a step: linear warm-up over warmup_steps (`step` counts from 0, so the
+// first step already gets a non-zero rate), then the schedule from the peak towards 0, where
+// `progress` in [0, 1] is the share of the budget after the warm-up already used.
+double scheduled_learning_rate(const TrainSettings& train, int64_t step, double progress);
+
+// The budget values (steps, or examples for an examples budget) after which the curve is
+// measured: `points` values log-spaced in [1, budget], distinct, always ending at `budget`.
+std::vector<int64_t> curve_steps(int64_t points, int64_t budget);
+
+// Trains and evaluates `run`. With a checkpoint file that exists, resumes from it. Throws
+// RunStopped when the policy's stop asked for it (after saving).
 RunResult execute_run(const Run& run, const Registry& registry, const torch::Device& device,
-                      const ProgressCallback& progress = {});
+                      const ProgressCallback& progress = {},
+                      const CheckpointPolicy& checkpoints = {});
 
 }  // namespace parrot

@@ -72,6 +72,9 @@ class Params {
   // "suite.toml:7:1: architecture 'tiny' (transformer): heads: must divide d_model (64)".
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
 
+  // Where the key's value was written; empty (prints "(default)") for a default.
+  SourceLocation location(const std::string& key) const;
+
   const Schema& schema() const { return schema_; }
   const std::map<std::string, Value>& values() const { return values_; }
   std::vector<std::string> unread() const;

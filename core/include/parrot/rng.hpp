@@ -2,6 +2,7 @@
 // Written out rather than taken from <random> so the same seed gives the same data everywhere.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <stdexcept>
 
@@ -38,6 +39,12 @@ class Rng {
     do draw = next();
     while (draw >= limit);
     return lo + static_cast<int64_t>(draw % span);
+  }
+
+  // The whole state, so a checkpoint can stop a generator and resume it exactly.
+  std::array<uint64_t, 4> state() const { return {state_[0], state_[1], state_[2], state_[3]}; }
+  void set_state(const std::array<uint64_t, 4>& state) {
+    for (int i = 0; i < 4; ++i) state_[i] = state[i];
   }
 
  private:

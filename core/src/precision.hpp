@@ -1,0 +1,28 @@
+// The `precision` setting as a scope: fp32 as LibTorch defaults; tf32 lets CUDA matmuls and
+// convolutions use TF32; bf16 runs forward passes under autocast to bfloat16 (weights, optimizer
+// state and gradients stay fp32). Everything is restored when the scope ends.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+
+namespace parrot {
+
+class PrecisionScope {
+ public:
+  PrecisionScope(const std::string& precision, const torch::Device& device);
+  ~PrecisionScope();
+  PrecisionScope(const PrecisionScope&) = delete;
+  PrecisionScope& operator=(const PrecisionScope&) = delete;
+
+ private:
+  torch::DeviceType device_type_;
+  bool autocast_ = false;
+  bool tf32_ = false;
+  bool previous_autocast_ = false;
+  bool previous_tf32_cublas_ = false;
+  bool previous_tf32_cudnn_ = false;
+};
+
+}  // namespace parrot
