@@ -8,7 +8,10 @@ packages=(
   libtomlplusplus-dev libboost-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
+  chromium
 )
+# npm fetches the chart libraries report.html inlines; a Node.js from elsewhere may bundle it.
+command -v npm >/dev/null || packages+=(nodejs npm)
 export DEBIAN_FRONTEND=noninteractive
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
