@@ -1,8 +1,10 @@
-// The `suite` command: run, list, validate suites and list their runs. Maps outcomes to exit
-// codes: 0 ok, 2 bad input, 3 a run failed, 128 + signal when stopped by SIGINT or SIGTERM.
+// The `suite` command: run, list, validate suites, list their runs, report on results. Maps
+// outcomes to exit codes: 0 ok, 1 an expectation failed, 2 bad input, 3 a run failed,
+// 128 + signal when stopped by SIGINT or SIGTERM.
 
 #include "cpu_runtime.hpp"
 #include "progress.hpp"
+#include "report.hpp"
 #include "results.hpp"
 #include "run_lock.hpp"
 #include "run_selection.hpp"
@@ -23,6 +25,7 @@
 namespace {
 
 constexpr int kExitOk = 0;
+constexpr int kExitExpectationFailed = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitRunFailed = 3;
 
@@ -143,7 +146,7 @@ int run(const SuiteArguments& arguments, const std::string& device_option, bool 
   const parrot::Suite& suite = loaded.suite;
   const torch::Device device = pick_device(device_option.empty() ? suite.device : device_option);
   const parrot::ResultStore store(loaded.out);
-  store.write_manifest(parrot::suite_manifest(suite, nlohmann::json::array()));
+  store.write_manifest(parrot::suite_manifest(suite, parrot::to_json(suite.expectations)));
   std::cerr << suite.name << ": " << loaded.selected.size() << " of " << suite.runs.size()
             << " runs on " << device.str() << ", results in " << store.folder().string() << "\n";
 
@@ -198,7 +201,15 @@ int run(const SuiteArguments& arguments, const std::string& device_option, bool 
     std::cerr << "suite: " << failed << " of " << loaded.selected.size() << " runs failed\n";
     return kExitRunFailed;
   }
-  return kExitOk;
+  // Expectations speak about the whole suite: a part of it is judged by `suite report` once
+  // every part has run.
+  if (loaded.selected.size() < suite.runs.size()) {
+    if (!suite.expectations.empty())
+      std::cerr << "suite: expectations are judged by `suite report " << store.folder().string()
+                << "` once every run is done\n";
+    return kExitOk;
+  }
+  return parrot::check_expectations(store.folder(), std::cout) ? kExitOk : kExitExpectationFailed;
 }
 
 }  // namespace
@@ -252,6 +263,17 @@ int main(int argc, char** argv) {
   add_suite_options(runs_command);
   add_plugin_option(runs_command);
 
+  std::filesystem::path results_folder, report_out;
+  CLI::App* report_command = app.add_subcommand(
+      "report",
+      "write report.md, report.html, runs.csv, curves.csv and junit.xml for a results "
+      "folder and judge the suite's expectations");
+  report_command
+      ->add_option("results", results_folder, "the results folder, e.g. results/quickstart")
+      ->required();
+  report_command->add_option("--out", report_out,
+                             "where the report goes (default: the results folder)");
+
   CLI::App* list_command =
       app.add_subcommand("list", "list plugins, their components and every parameter");
   add_plugin_option(list_command);
@@ -274,6 +296,9 @@ int main(int argc, char** argv) {
     if (*list_command) return list(plugins);
     if (*validate_command) return validate(arguments);
     if (*runs_command) return list_runs(arguments);
+    if (*report_command)
+      return parrot::report_command(results_folder,
+                                    report_out.empty() ? results_folder : report_out, std::cout);
     if (arguments.file.empty()) arguments.file = default_suite();
     return run(arguments, device, fresh);
   } catch (const parrot::InputError& error) {

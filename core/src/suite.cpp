@@ -468,6 +468,7 @@ Suite load_suite(const std::filesystem::path& file, const SuiteOptions& options)
     }
     document.set_point({});
   }
+  suite.expectations = read_expectations(document.at("expect"));
   for (const auto& axis : shared_axes)
     if (!used_axes.count(axis.path))
       throw InputError(location_of(*axis.values.front()).str() + ": " + axis.path +

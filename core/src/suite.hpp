@@ -2,6 +2,7 @@
 // Everything a run needs is resolved here, so bad input fails before any training starts.
 #pragma once
 
+#include "expectations.hpp"
 #include "registry.hpp"
 
 #include <parrot/params.hpp>
@@ -70,6 +71,7 @@ struct Suite {
   double checkpoint_minutes;  // how often a run saves a checkpoint; 0 = only when stopped
   Registry registry;
   std::vector<Run> runs;
+  std::vector<Expectation> expectations;  // [[expect]]
 };
 
 struct SuiteOptions {
