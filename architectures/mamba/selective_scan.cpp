@@ -1,9 +1,13 @@
-// Picks the selective scan implementation for the inputs: the hand-written CPU kernel where it
-// applies, the LibTorch reference everywhere else.
+// Picks the selective scan implementation for the inputs: the hand-written CPU kernel or the
+// CUDA kernel (in builds that have it) where they apply, the LibTorch reference everywhere else.
 
 #include "selective_scan.hpp"
 
 #include <initializer_list>
+
+#ifdef PARROT_SELECTIVE_SCAN_CUDA
+#include "selective_scan_cuda.hpp"
+#endif
 
 namespace parrot::mamba {
 
@@ -26,7 +30,10 @@ torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
                              const torch::Tensor& D) {
   if (cpu_kernel_applies({&u, &delta, &A, &B, &C, &D}))
     return selective_scan_cpu(u, delta, A, B, C, D);
-  // A CUDA kernel, once written, is chosen here for CUDA inputs.
+#ifdef PARROT_SELECTIVE_SCAN_CUDA
+  if (selective_scan_cuda_applies(u, delta, A, B, C, D))
+    return selective_scan_cuda(u, delta, A, B, C, D);
+#endif
   return selective_scan_reference(u, delta, A, B, C, D);
 }
 

@@ -1,5 +1,6 @@
 // The selective scan of Mamba v1 behind one interface: a reference built from LibTorch ops
-// (clear, step by step, used by tests) and a hand-written CPU kernel (fast, the default on CPU).
+// (clear, step by step, used by tests), a hand-written CPU kernel (fast, the default on CPU) and,
+// in CUDA builds, a CUDA kernel (selective_scan_cuda.hpp, the default on CUDA).
 #pragma once
 
 #include <torch/types.h>
@@ -22,8 +23,10 @@ torch::Tensor selective_scan_cpu(const torch::Tensor& u, const torch::Tensor& de
                                  const torch::Tensor& A, const torch::Tensor& B,
                                  const torch::Tensor& C, const torch::Tensor& D);
 
-// What models call: the fastest implementation for the inputs' device (the CPU kernel on CPU;
-// the reference elsewhere until a CUDA kernel exists).
+// What models call: the fastest implementation for the inputs' device. The CPU kernel on CPU;
+// on CUDA, in builds with nvcc and a LibTorch with CUDA, the CUDA kernel
+// (selective_scan_cuda.hpp) for float or bfloat16 inputs with up to 128 states; the reference
+// for anything else.
 torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
                              const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
                              const torch::Tensor& D);

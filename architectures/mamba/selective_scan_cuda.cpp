@@ -1,0 +1,156 @@
+// The CUDA selective scan as a LibTorch autograd function: checks the inputs, makes them
+// contiguous once, runs the kernels (selective_scan_cuda_forward.cu and _backward.cu) on the
+// current CUDA stream, and adds up the backward's partial sums, as selective_scan_cpu.cpp does.
+
+#include "selective_scan_cuda.hpp"
+#include "selective_scan_cuda_kernel.hpp"
+
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/torch.h>
+
+namespace parrot::mamba {
+namespace {
+
+using cuda_scan::Sizes;
+
+bool float_or_bfloat16(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16;
+}
+
+Sizes check_inputs(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+                   const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D) {
+  TORCH_CHECK(u.is_cuda(), "selective_scan_cuda: CUDA tensors only, u is on ", u.device());
+  for (const auto* t : {&delta, &A, &B, &C, &D})
+    TORCH_CHECK(t->device() == u.device(), "selective_scan_cuda: all inputs must be on u's ",
+                u.device(), ", got ", t->device());
+  TORCH_CHECK(float_or_bfloat16(u), "selective_scan_cuda: u must be float or bfloat16, got ",
+              u.scalar_type());
+  for (const auto* t : {&delta, &B, &C})
+    TORCH_CHECK(t->scalar_type() == u.scalar_type(),
+                "selective_scan_cuda: delta, B and C must have u's type ", u.scalar_type(),
+                ", got ", t->scalar_type());
+  for (const auto* t : {&A, &D})
+    TORCH_CHECK(float_or_bfloat16(*t),
+                "selective_scan_cuda: A and D must be float or bfloat16, got ", t->scalar_type());
+  TORCH_CHECK(u.dim() == 3, "selective_scan_cuda: u must be [batch, channels, length], got ",
+              u.sizes());
+  TORCH_CHECK(delta.sizes() == u.sizes(), "selective_scan_cuda: delta must match u ", u.sizes(),
+              ", got ", delta.sizes());
+  TORCH_CHECK(A.dim() == 2 && A.size(0) == u.size(1),
+              "selective_scan_cuda: A must be [channels, state] with channels ", u.size(1),
+              ", got ", A.sizes());
+  const Sizes s{u.size(0), u.size(1), u.size(2), A.size(1)};
+  for (const auto* t : {&B, &C})
+    TORCH_CHECK(t->sizes() == torch::IntArrayRef({s.batch, s.state, s.length}),
+                "selective_scan_cuda: B and C must be [batch, state, length] = [", s.batch, ", ",
+                s.state, ", ", s.length, "], got ", t->sizes());
+  TORCH_CHECK(D.dim() == 1 && D.size(0) == s.channels,
+              "selective_scan_cuda: D must be [channels] with channels ", s.channels, ", got ",
+              D.sizes());
+  TORCH_CHECK(s.state <= cuda_scan::kMaxState, "selective_scan_cuda: at most ",
+              cuda_scan::kMaxState, " states, got ", s.state);
+  return s;
+}
+
+bool empty(const Sizes& s) { return s.batch == 0 || s.channels == 0 || s.length == 0; }
+
+void check_cuda(cudaError_t error, const char* what) {
+  TORCH_CHECK(error == cudaSuccess, "selective_scan_cuda: ", what,
+              " failed: ", cudaGetErrorString(error));
+}
+
+// u, delta, B and C of one type, A and D float, all contiguous.
+cuda_scan::Inputs pointers(const torch::Tensor& u, const torch::Tensor& delta,
+                           const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
+                           const torch::Tensor& D) {
+  const auto dtype = u.scalar_type() == torch::kBFloat16 ? cuda_scan::Dtype::kBFloat16
+                                                         : cuda_scan::Dtype::kFloat32;
+  return {dtype,        u.data_ptr(),        delta.data_ptr(),   B.data_ptr(),
+          C.data_ptr(), A.data_ptr<float>(), D.data_ptr<float>()};
+}
+
+struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& u_in,
+                               const torch::Tensor& delta_in, const torch::Tensor& A_in,
+                               const torch::Tensor& B_in, const torch::Tensor& C_in,
+                               const torch::Tensor& D_in) {
+    const Sizes s = check_inputs(u_in, delta_in, A_in, B_in, C_in, D_in);
+    const c10::cuda::CUDAGuard device(u_in.device());
+    const auto u = u_in.contiguous(), delta = delta_in.contiguous(), B = B_in.contiguous(),
+               C = C_in.contiguous();
+    const auto A = A_in.to(torch::kFloat).contiguous(), D = D_in.to(torch::kFloat).contiguous();
+    auto y = torch::empty_like(u);
+    check_cuda(cuda_scan::forward(pointers(u, delta, A, B, C, D), s, y.data_ptr(),
+                                  c10::cuda::getCurrentCUDAStream()),
+               "forward");
+    ctx->save_for_backward({u, delta, A, B, C, D});
+    // A's and D's gradients go back in their own types.
+    ctx->saved_data["A_type"] = static_cast<int64_t>(A_in.scalar_type());
+    ctx->saved_data["D_type"] = static_cast<int64_t>(D_in.scalar_type());
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &u = saved[0], &delta = saved[1], &A = saved[2], &B = saved[3], &C = saved[4],
+               &D = saved[5];
+    const auto A_type = static_cast<torch::ScalarType>(ctx->saved_data["A_type"].toInt());
+    const auto D_type = static_cast<torch::ScalarType>(ctx->saved_data["D_type"].toInt());
+    const Sizes s{u.size(0), u.size(1), u.size(2), A.size(1)};
+    if (empty(s))
+      return {torch::zeros_like(u), torch::zeros_like(delta), torch::zeros_like(A, A_type),
+              torch::zeros_like(B), torch::zeros_like(C),     torch::zeros_like(D, D_type)};
+
+    const c10::cuda::CUDAGuard device(u.device());
+    const auto gy = grad_outputs[0].to(u.scalar_type()).contiguous();
+    const auto in = pointers(u, delta, A, B, C, D);
+    cuda_scan::BackwardPlan plan{};
+    check_cuda(cuda_scan::plan_backward(s, in.dtype, &plan), "planning the backward");
+    const auto floats = u.options().dtype(torch::kFloat);
+    auto gu = torch::empty_like(u), gdelta = torch::empty_like(u);
+    auto gA_part = torch::empty({s.batch, s.channels, s.state}, floats);
+    auto gD_part = torch::empty({s.batch, s.channels}, floats);
+    auto gB_part = torch::empty({plan.groups, s.batch, s.state, s.length}, floats);
+    auto gC_part = torch::empty({plan.groups, s.batch, s.state, s.length}, floats);
+    auto workspace = torch::empty({plan.workspace_floats}, floats);
+    const cuda_scan::Gradients out{gu.data_ptr(),
+                                   gdelta.data_ptr(),
+                                   gA_part.data_ptr<float>(),
+                                   gD_part.data_ptr<float>(),
+                                   gB_part.data_ptr<float>(),
+                                   gC_part.data_ptr<float>()};
+    check_cuda(cuda_scan::backward(in, s, gy.data_ptr(), plan, workspace.data_ptr<float>(), out,
+                                   c10::cuda::getCurrentCUDAStream()),
+               "backward");
+    // The partial sums over batch rows (A, D) and over groups of channels (B, C), reduced.
+    return {gu,
+            gdelta,
+            gA_part.sum(0).to(A_type),
+            gB_part.sum(0).to(u.scalar_type()),
+            gC_part.sum(0).to(u.scalar_type()),
+            gD_part.sum(0).to(D_type)};
+  }
+};
+
+}  // namespace
+
+torch::Tensor selective_scan_cuda(const torch::Tensor& u, const torch::Tensor& delta,
+                                  const torch::Tensor& A, const torch::Tensor& B,
+                                  const torch::Tensor& C, const torch::Tensor& D) {
+  return SelectiveScanCudaFunction::apply(u, delta, A, B, C, D);
+}
+
+bool selective_scan_cuda_applies(const torch::Tensor& u, const torch::Tensor& delta,
+                                 const torch::Tensor& A, const torch::Tensor& B,
+                                 const torch::Tensor& C, const torch::Tensor& D) {
+  if (!u.is_cuda() || !float_or_bfloat16(u)) return false;
+  for (const auto* t : {&delta, &B, &C})
+    if (t->device() != u.device() || t->scalar_type() != u.scalar_type()) return false;
+  for (const auto* t : {&A, &D})
+    if (t->device() != u.device() || !float_or_bfloat16(*t)) return false;
+  return A.dim() != 2 || A.size(1) <= cuda_scan::kMaxState;
+}
+
+}  // namespace parrot::mamba

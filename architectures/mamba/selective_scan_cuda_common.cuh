@@ -1,0 +1,206 @@
+// What the CUDA selective scan's forward and backward kernels share: how a block's threads split
+// channels and states, the fast exp2, sums across lanes, and staging tiles through shared memory.
+//
+// Layout. A block has kThreads threads and serves one batch row and kChannels consecutive
+// channels. kLanes neighbouring lanes of a warp share a channel, and each keeps kSlots of its
+// states in registers for the whole walk along the sequence. The state count is padded to
+// kSlots * kLanes with states whose A, B and C are zero, which stay zero.
+
+#pragma once
+
+#include <cuda_bf16.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "selective_scan_cuda_kernel.hpp"
+
+namespace parrot::mamba::cuda_scan {
+
+constexpr int kThreads = 128;
+constexpr int kWarps = kThreads / 32;
+constexpr int kSlots = 8;                      // states per lane
+constexpr float kLog2e = 1.4426950408889634f;  // exp(x) = exp2(x * log2 e)
+constexpr float kLn2 = 0.6931471805599453f;
+constexpr unsigned kAllLanes = 0xffffffffu;
+
+template <int kLanes>
+struct Layout {
+  static_assert(kLanes >= 1 && kLanes <= 32 && (kLanes & (kLanes - 1)) == 0);
+  static constexpr int kChannels = kThreads / kLanes;  // per block
+  static constexpr int kStates = kSlots * kLanes;      // padded state count
+  int channel;                                         // in the block
+  int group;                                           // which of the channel's lanes
+  int swap;  // the low bits of the channel's position in its warp
+
+  __device__ Layout()
+      : channel(threadIdx.x / kLanes),
+        group(threadIdx.x % kLanes),
+        swap((threadIdx.x % 32 / kLanes) & (kSlots - 1)) {}
+
+  // The forward's order: the lanes of a warp that serve one slot of different channels read the
+  // same B and C, which shared memory broadcasts.
+  __device__ int state(int slot) const { return slot * kLanes + group; }
+  // The backward's: permuted by the channel's position, so that summing over channels (the
+  // gradients of B and C) needs no selects (WarpChannelSum).
+  __device__ int swapped_state(int slot) const { return (slot ^ swap) * kLanes + group; }
+};
+
+// 2^x on the special-function unit, with relative error about 2^-22; tiny results flush to zero.
+__device__ __forceinline__ float exp2_approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Sum over the kLanes lanes of one channel; every one of them gets it.
+template <int kLanes>
+__device__ __forceinline__ float sum_over_channel_lanes(float x) {
+#pragma unroll
+  for (int offset = 1; offset < kLanes; offset *= 2) x += __shfl_xor_sync(kAllLanes, x, offset);
+  return x;
+}
+
+// Sums v over the channels of the warp, per state, for slots in swapped_state order. Lanes
+// whose channels differ in bit k of their
+// position exchange half of their live slots: a lane keeps slot j (bit k clear) and adds its
+// partner's slot j + 2^k, which holds the same state because the swap differs in the same bit.
+// With 8 or more channels per warp three such halvings leave one slot and plain butterflies add
+// the rest (lanes of the same channel hold different states, so they never mix).
+template <int kLanes>
+struct WarpChannelSum {
+  static constexpr int kChannelsPerWarp = 32 / kLanes;
+  static constexpr int kHalvings = kChannelsPerWarp >= 8   ? 3
+                                   : kChannelsPerWarp == 4 ? 2
+                                   : kChannelsPerWarp == 2 ? 1
+                                                           : 0;
+  static constexpr int kKept = kSlots >> kHalvings;  // sums each writing lane ends with
+
+  __device__ static void reduce(float (&v)[kSlots]) {
+#pragma unroll
+    for (int k = 0; k < kHalvings; ++k)
+#pragma unroll
+      for (int j = 0; j < kSlots; j += 2 << k)
+        v[j] += __shfl_xor_sync(kAllLanes, v[j + (1 << k)], kLanes << k);
+#pragma unroll
+    for (int k = kHalvings; (1 << k) < kChannelsPerWarp; ++k)
+      v[0] += __shfl_xor_sync(kAllLanes, v[0], kLanes << k);
+  }
+
+  // Afterwards the lanes of the first 2^kHalvings channels of the warp (the others hold copies)
+  // hold, for m < kKept, the warp's sum for state 32 m + lane in slot m << kHalvings: every
+  // padded state exactly once.
+  __device__ static bool writes(int lane) { return lane / kLanes < (1 << kHalvings); }
+};
+
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <typename T>
+__device__ __forceinline__ T from_float(float x);
+template <>
+__device__ __forceinline__ float from_float<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
+
+// Copies time steps [t0, t0 + kCols) of kRows consecutive rows of a [rows, length] array into
+// shared memory as float: row r, step t at tile[r * pitch + t], or at tile[t * pitch + r] when
+// kTransposed. Rows from valid_rows on and steps from length on read as zero. Consecutive threads
+// take consecutive steps, so a warp reads whole runs of a row. Loads go out in batches of up to
+// eight per thread, all issued before the first is stored, so that they are in flight together
+// without tying up many registers.
+template <int kRows, int kCols, bool kTransposed = false, typename T>
+__device__ __forceinline__ void load_tile(float* tile, int pitch, const T* __restrict__ rows,
+                                          int64_t length, int valid_rows, int64_t t0) {
+  static_assert(kThreads % kCols == 0 && (kRows * kCols) % kThreads == 0);
+  constexpr int kPerThread = kRows * kCols / kThreads, kRowStep = kThreads / kCols;
+  constexpr int kBatch = kPerThread < 8 ? kPerThread : 8;
+  const int t = threadIdx.x % kCols, r0 = threadIdx.x / kCols;
+  const bool in_time = t0 + t < length;
+  const T* const column = rows + t0 + t;
+#pragma unroll
+  for (int k0 = 0; k0 < kPerThread; k0 += kBatch) {
+    float values[kBatch];
+#pragma unroll
+    for (int k = 0; k < kBatch; ++k) {
+      const int r = r0 + (k0 + k) * kRowStep;
+      values[k] = in_time && r < valid_rows ? to_float(column[r * length]) : 0.0f;
+    }
+#pragma unroll
+    for (int k = 0; k < kBatch; ++k) {
+      const int r = r0 + (k0 + k) * kRowStep;
+      tile[kTransposed ? t * pitch + r : r * pitch + t] = values[k];
+    }
+  }
+}
+
+// load_tile in two halves, for a block that fetches its next chunk while it computes this one:
+// fetch() issues the loads into registers, put() stores them when the tile is free.
+template <int kRows, int kCols, bool kTransposed = false>
+struct TileFetch {
+  static_assert(kThreads % kCols == 0 && (kRows * kCols) % kThreads == 0);
+  static constexpr int kPerThread = kRows * kCols / kThreads, kRowStep = kThreads / kCols;
+  float values[kPerThread];
+
+  template <typename T>
+  __device__ __forceinline__ void fetch(const T* __restrict__ rows, int64_t length, int valid_rows,
+                                        int64_t t0) {
+    const int t = threadIdx.x % kCols, r0 = threadIdx.x / kCols;
+    const bool in_time = t0 + t < length;
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) {
+      const int r = r0 + k * kRowStep;
+      values[k] = in_time && r < valid_rows ? to_float(rows[r * length + t0 + t]) : 0.0f;
+    }
+  }
+
+  __device__ __forceinline__ void put(float* tile, int pitch) const {
+    const int t = threadIdx.x % kCols, r0 = threadIdx.x / kCols;
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) {
+      const int r = r0 + k * kRowStep;
+      tile[kTransposed ? t * pitch + r : r * pitch + t] = values[k];
+    }
+  }
+};
+
+// The reverse of load_tile (rows only): tile rows back to an array of T, within its bounds.
+template <int kRows, int kCols, typename T>
+__device__ __forceinline__ void store_tile(T* __restrict__ rows, const float* tile, int pitch,
+                                           int64_t length, int valid_rows, int64_t t0) {
+  static_assert(kThreads % kCols == 0 && (kRows * kCols) % kThreads == 0);
+  constexpr int kRowStep = kThreads / kCols;
+  const int t = threadIdx.x % kCols;
+  if (t0 + t >= length) return;
+#pragma unroll
+  for (int r = threadIdx.x / kCols; r < kRows; r += kRowStep)
+    if (r < valid_rows) rows[r * length + t0 + t] = from_float<T>(tile[r * pitch + t]);
+}
+
+// Host side: calls f with the element type for `dtype` (as TypeTag<T>), or with the lanes per
+// channel for `state` (as std::integral_constant): the kernels' instantiations.
+template <typename T>
+struct TypeTag {
+  using type = T;
+};
+template <typename F>
+cudaError_t with_type(Dtype dtype, F&& f) {
+  return dtype == Dtype::kBFloat16 ? f(TypeTag<__nv_bfloat16>{}) : f(TypeTag<float>{});
+}
+
+// The fewest lanes (a power of two) whose slots hold every state.
+template <typename F>
+cudaError_t with_lanes(int64_t state, F&& f) {
+  static_assert(kMaxState == 16 * kSlots);
+  if (state > kMaxState) return cudaErrorInvalidValue;
+  if (state <= kSlots) return f(std::integral_constant<int, 1>{});
+  if (state <= 2 * kSlots) return f(std::integral_constant<int, 2>{});
+  if (state <= 4 * kSlots) return f(std::integral_constant<int, 4>{});
+  if (state <= 8 * kSlots) return f(std::integral_constant<int, 8>{});
+  return f(std::integral_constant<int, 16>{});
+}
+
+}  // namespace parrot::mamba::cuda_scan

@@ -1,0 +1,154 @@
+// The CUDA selective scan's forward, for every batch row b, channel d and state n:
+//   h_t[n] = exp(delta_t A[d, n]) h_{t-1}[n] + delta_t B_t[n] u_t
+//   y_t    = sum_n C_t[n] h_t[n] + D[d] u_t
+//
+// One block per batch row and kChannels channels (selective_scan_cuda_common.cuh has the
+// layout). The block walks the sequence in chunks of kChunk steps: it stages the chunk's delta
+// and u for its channels, and B and C for all states, in shared memory; each lane advances its
+// kSlots states through the chunk in registers; the lanes of a channel add up their parts of y;
+// the block writes y back. Only y is written: the backward recomputes the states.
+//
+// Cost. Every (step, channel, state) takes an exp2 on the special-function unit, which does 16
+// a cycle per SM against 128 other instructions: at the paper's state size of 32 the
+// exponentials, not memory, set the pace (docs/PERFORMANCE.md). Everything else is kept to about
+// six instructions per (step, channel, state): B and C come four steps at a time as float4 reads
+// that a warp's channels share, and a lane runs all four steps of one state before the next.
+// Computing some of the exp2 with fused multiply-adds instead (a dozen each) measured slower.
+
+#include "selective_scan_cuda_common.cuh"
+
+namespace parrot::mamba::cuda_scan {
+namespace {
+
+constexpr int kChunk = 32;
+constexpr int kPitch = kChunk + 4;  // keeps rows 16-byte aligned and spreads them over banks
+
+template <typename T>
+struct ForwardArgs {
+  const T *u, *delta, *B, *C;
+  const float *A, *D;
+  T* y;
+  int64_t channels, length, state;
+  int64_t blocks_per_row;
+};
+
+__device__ __forceinline__ void unpack(const float4& v, float (&out)[4]) {
+  out[0] = v.x;
+  out[1] = v.y;
+  out[2] = v.z;
+  out[3] = v.w;
+}
+
+template <int kLanes, typename T>
+__global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> args) {
+  using Blocks = Layout<kLanes>;
+  constexpr int kChannels = Blocks::kChannels, kStates = Blocks::kStates;
+  extern __shared__ float4 shared[];
+  float* const delta_s = reinterpret_cast<float*>(shared);  // [kChannels][kPitch]
+  float* const u_s = delta_s + kChannels * kPitch;          // [kChannels][kPitch]
+  float* const y_s = u_s + kChannels * kPitch;              // [kChannels][kPitch]
+  float* const B_s = y_s + kChannels * kPitch;              // [kStates][kPitch]
+  float* const C_s = B_s + kStates * kPitch;                // [kStates][kPitch]
+
+  const Blocks layout;
+  const int64_t b = blockIdx.x / args.blocks_per_row;
+  const int64_t first = blockIdx.x % args.blocks_per_row * kChannels;
+  const int channels_here =
+      args.channels - first < kChannels ? static_cast<int>(args.channels - first) : kChannels;
+  const int64_t d = first + layout.channel;
+  const bool real = layout.channel < channels_here;  // not a padding channel
+
+  float A2[kSlots], h[kSlots];  // A log2(e) for exp2, and the states
+  int row[kSlots];              // where each slot's state is in B_s and C_s
+#pragma unroll
+  for (int j = 0; j < kSlots; ++j) {
+    const int n = layout.state(j);
+    A2[j] = real && n < args.state ? args.A[d * args.state + n] * kLog2e : 0.0f;
+    h[j] = 0.0f;
+    row[j] = n * kPitch;
+  }
+  const float D = real ? args.D[d] : 0.0f;
+
+  const int64_t rows = (b * args.channels + first) * args.length;  // this block's u, delta, y
+  const T* const B_rows = args.B + b * args.state * args.length;
+  const T* const C_rows = args.C + b * args.state * args.length;
+  const float* const delta_row = delta_s + layout.channel * kPitch;
+  const float* const u_row = u_s + layout.channel * kPitch;
+  float* const y_row = y_s + layout.channel * kPitch;
+
+  for (int64_t t0 = 0; t0 < args.length; t0 += kChunk) {
+    load_tile<kChannels, kChunk>(delta_s, kPitch, args.delta + rows, args.length, channels_here,
+                                 t0);
+    load_tile<kChannels, kChunk>(u_s, kPitch, args.u + rows, args.length, channels_here, t0);
+    load_tile<kStates, kChunk>(B_s, kPitch, B_rows, args.length, args.state, t0);
+    load_tile<kStates, kChunk>(C_s, kPitch, C_rows, args.length, args.state, t0);
+    __syncthreads();
+
+#pragma unroll 1
+    for (int t = 0; t < kChunk; t += 4) {
+      float dt[4], u[4], dtu[4], y[4];
+      unpack(*reinterpret_cast<const float4*>(delta_row + t), dt);
+      unpack(*reinterpret_cast<const float4*>(u_row + t), u);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        dtu[q] = dt[q] * u[q];
+        y[q] = 0.0f;
+      }
+#pragma unroll
+      for (int j = 0; j < kSlots; ++j) {
+        float B[4], C[4];
+        unpack(*reinterpret_cast<const float4*>(B_s + row[j] + t), B);
+        unpack(*reinterpret_cast<const float4*>(C_s + row[j] + t), C);
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+          h[j] = fmaf(exp2_approx(dt[q] * A2[j]), h[j], dtu[q] * B[q]);
+          y[q] = fmaf(C[q], h[j], y[q]);
+        }
+      }
+#pragma unroll
+      for (int q = 0; q < 4; ++q) y[q] = fmaf(D, u[q], sum_over_channel_lanes<kLanes>(y[q]));
+      if (layout.group == 0)
+        *reinterpret_cast<float4*>(y_row + t) = make_float4(y[0], y[1], y[2], y[3]);
+    }
+    __syncthreads();
+    store_tile<kChannels, kChunk>(args.y + rows, y_s, kPitch, args.length, channels_here, t0);
+  }
+}
+
+template <int kLanes, typename T>
+cudaError_t launch(const Inputs& in, const Sizes& s, void* y, cudaStream_t stream) {
+  using Blocks = Layout<kLanes>;
+  const ForwardArgs<T> args{static_cast<const T*>(in.u),
+                            static_cast<const T*>(in.delta),
+                            static_cast<const T*>(in.B),
+                            static_cast<const T*>(in.C),
+                            in.A,
+                            in.D,
+                            static_cast<T*>(y),
+                            s.channels,
+                            s.length,
+                            s.state,
+                            (s.channels + Blocks::kChannels - 1) / Blocks::kChannels};
+  const int64_t blocks = s.batch * args.blocks_per_row;
+  if (blocks > INT32_MAX) return cudaErrorInvalidConfiguration;
+  const size_t shared = (3 * Blocks::kChannels + 2 * Blocks::kStates) * kPitch * sizeof(float);
+  const auto kernel = forward_kernel<kLanes, T>;
+  if (const auto error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                              static_cast<int>(shared)))
+    return error;
+  kernel<<<static_cast<unsigned>(blocks), kThreads, shared, stream>>>(args);
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t forward(const Inputs& in, const Sizes& sizes, void* y, cudaStream_t stream) {
+  if (sizes.batch == 0 || sizes.channels == 0 || sizes.length == 0) return cudaSuccess;
+  return with_type(in.dtype, [&](auto type) {
+    return with_lanes(sizes.state, [&](auto lanes) {
+      return launch<decltype(lanes)::value, typename decltype(type)::type>(in, sizes, y, stream);
+    });
+  });
+}
+
+}  // namespace parrot::mamba::cuda_scan

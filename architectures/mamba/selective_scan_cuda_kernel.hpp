@@ -1,0 +1,57 @@
+// Launchers of the CUDA selective scan (selective_scan_cuda_forward.cu and
+// selective_scan_cuda_backward.cu). Raw device pointers, sizes and a stream: nothing from
+// LibTorch, so that nvcc builds the kernels whether or not LibTorch has CUDA.
+// selective_scan_cuda.cpp hands them tensors.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace parrot::mamba::cuda_scan {
+
+// Larger states would not fit the backward's shared memory.
+constexpr int64_t kMaxState = 128;
+
+// The type of u, delta, B, C and of what is computed from them (y, and the gradients of u and
+// delta). Arithmetic and state are float throughout.
+enum class Dtype { kFloat32, kBFloat16 };
+
+struct Sizes {
+  int64_t batch, channels, length, state;
+};
+
+// Contiguous device arrays: u, delta [batch, channels, length] and B, C [batch, state, length]
+// of `dtype`; A [channels, state] and D [channels] of float.
+struct Inputs {
+  Dtype dtype;
+  const void *u, *delta, *B, *C;
+  const float *A, *D;
+};
+
+// y [batch, channels, length], of the inputs' dtype. Every size may be zero; state at most
+// kMaxState.
+cudaError_t forward(const Inputs& in, const Sizes& sizes, void* y, cudaStream_t stream);
+
+// The backward takes each batch row's channels in tiles, `tiles_per_group` tiles to a block, one
+// after the other; `groups` blocks per row. It needs a float workspace for the states at chunk
+// starts. plan_backward picks the grouping that just fills the current device. Batch, channels
+// and length must be at least 1 here (with any of them zero every gradient is zero).
+struct BackwardPlan {
+  int64_t groups, tiles_per_group, workspace_floats;
+};
+cudaError_t plan_backward(const Sizes& sizes, Dtype dtype, BackwardPlan* plan);
+
+// Where the backward writes. gu and gdelta [batch, channels, length] (inputs' dtype) are final.
+// The rest are float partial sums for the caller to add up: gA_part [batch, channels, state] and
+// gD_part [batch, channels] per batch row, gB_part and gC_part [groups, batch, state, length] per
+// group of channels. Each is written by one thread in a fixed order: the result is the same
+// bits every run.
+struct Gradients {
+  void *gu, *gdelta;
+  float *gA_part, *gD_part, *gB_part, *gC_part;
+};
+cudaError_t backward(const Inputs& in, const Sizes& sizes, const void* gy, const BackwardPlan& plan,
+                     float* workspace, const Gradients& out, cudaStream_t stream);
+
+}  // namespace parrot::mamba::cuda_scan

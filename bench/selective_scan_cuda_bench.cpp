@@ -1,0 +1,154 @@
+// Benchmark of the CUDA selective scan: forward, and forward plus backward, at the paper's
+// training shape and at a large one where the GPU is full, with float and bfloat16 inputs; and
+// the LibTorch reference on the GPU at the paper's shape, for scale.
+//
+// Times are the GPU's, from CUDA events. GB/s is the least traffic a pass needs (each input read
+// once, each result written once) over that time, and peak_% its share of the device's memory
+// bandwidth (memory clock x bus width x 2).
+
+#include "selective_scan.hpp"
+#include "selective_scan_cuda.hpp"
+
+#include <ATen/cuda/CUDAEvent.h>
+#include <benchmark/benchmark.h>
+#include <cuda_runtime_api.h>
+#include <torch/torch.h>
+
+#include <string>
+
+namespace parrot::mamba {
+namespace {
+
+struct Shape {
+  int64_t batch, length, channels, state;
+};
+// The paper's training shape (8 rows of 220 tokens; d_model 1024 expanded twice; state 32), a
+// large one, and the large one with Mamba's default state size of 16.
+constexpr Shape kShapes[] = {{8, 220, 2048, 32}, {64, 512, 2048, 32}, {64, 512, 2048, 16}};
+
+double peak_bytes_per_second() {
+  int device = 0, clock_khz = 0, bus_bits = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, device);
+  cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, device);
+  return 2.0 * clock_khz * 1e3 * bus_bits / 8;
+}
+
+struct Problem {
+  torch::Tensor u, delta, A, B, C, D, gy;
+};
+
+// u, delta, B, C and gy in `dtype`; A and D float, as a Mamba layer has them.
+Problem make_problem(const Shape& s, torch::ScalarType dtype, bool requires_grad) {
+  torch::manual_seed(0);
+  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+  const auto leaf = [&](const torch::Tensor& t, torch::ScalarType type) {
+    return t.to(type).detach().requires_grad_(requires_grad);
+  };
+  return {
+      leaf(torch::randn({s.batch, s.channels, s.length}, cuda), dtype),
+      leaf(torch::nn::functional::softplus(torch::randn({s.batch, s.channels, s.length}, cuda) - 1),
+           dtype),
+      leaf(-torch::rand({s.channels, s.state}, cuda) * s.state - 0.5, torch::kFloat),
+      leaf(torch::randn({s.batch, s.state, s.length}, cuda), dtype),
+      leaf(torch::randn({s.batch, s.state, s.length}, cuda), dtype),
+      leaf(torch::randn({s.channels}, cuda), torch::kFloat),
+      torch::randn({s.batch, s.channels, s.length}, cuda).to(dtype)};
+}
+
+// Least traffic. Forward: read u, delta, B, C, A, D; write y. Backward: read u, delta, gy, B, C,
+// A, D; write gu, gdelta, gB, gC, gA, gD.
+double forward_bytes(const Shape& s, double element) {
+  const double per_channel = s.batch * s.channels * s.length,
+               per_state = s.batch * s.state * s.length;
+  return (3 * per_channel + 2 * per_state) * element + s.channels * (s.state + 1) * 4.0;
+}
+double backward_bytes(const Shape& s, double element) {
+  const double per_channel = s.batch * s.channels * s.length,
+               per_state = s.batch * s.state * s.length;
+  return (5 * per_channel + 4 * per_state) * element + 2 * s.channels * (s.state + 1) * 4.0;
+}
+
+std::string describe(const Shape& s, torch::ScalarType dtype) {
+  cudaDeviceProp properties{};
+  int device = 0;
+  cudaGetDevice(&device);
+  cudaGetDeviceProperties(&properties, device);
+  return "batch " + std::to_string(s.batch) + ", length " + std::to_string(s.length) +
+         ", channels " + std::to_string(s.channels) + ", state " + std::to_string(s.state) + ", " +
+         (dtype == torch::kBFloat16 ? "bf16" : "fp32") + ", " + properties.name;
+}
+
+// Times `pass` with CUDA events, after one untimed run (allocations, first launches). Each
+// iteration times a burst of passes, so that the GPU never waits for the CPU to launch the next
+// one; the time reported is per pass.
+template <typename Pass>
+void time_on_gpu(benchmark::State& state, double bytes, Pass pass) {
+  constexpr int kBurst = 10;
+  at::cuda::CUDAEvent start(cudaEventDefault), stop(cudaEventDefault);
+  pass();
+  double seconds = 0;
+  for (auto _ : state) {
+    start.record();
+    for (int i = 0; i < kBurst; ++i) pass();
+    stop.record();
+    stop.synchronize();
+    const double elapsed = start.elapsed_time(stop) / 1e3 / kBurst;
+    seconds += elapsed;
+    state.SetIterationTime(elapsed);
+  }
+  const double bytes_per_second = bytes * state.iterations() / seconds;
+  state.counters["GB/s"] = bytes_per_second / 1e9;
+  state.counters["peak_%"] = 100 * bytes_per_second / peak_bytes_per_second();
+}
+
+// Arguments: shape (index into kShapes), bf16 (0: float inputs, 1: bfloat16).
+void BM_SelectiveScanCudaForward(benchmark::State& state) {
+  if (!torch::cuda::is_available()) return state.SkipWithError("no CUDA device");
+  const Shape& s = kShapes[state.range(0)];
+  const auto dtype = state.range(1) ? torch::kBFloat16 : torch::kFloat;
+  const torch::NoGradGuard no_grad;
+  const Problem p = make_problem(s, dtype, false);
+  time_on_gpu(state, forward_bytes(s, torch::elementSize(dtype)), [&] {
+    benchmark::DoNotOptimize(selective_scan_cuda(p.u, p.delta, p.A, p.B, p.C, p.D));
+  });
+  state.SetLabel(describe(s, dtype));
+}
+BENCHMARK(BM_SelectiveScanCudaForward)
+    ->ArgsProduct({{0, 1, 2}, {0, 1}})
+    ->ArgNames({"shape", "bf16"})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+void forward_backward(benchmark::State& state, const Shape& s, torch::ScalarType dtype,
+                      decltype(&selective_scan_cuda) scan) {
+  const Problem p = make_problem(s, dtype, true);
+  const double element = torch::elementSize(dtype);
+  time_on_gpu(state, forward_bytes(s, element) + backward_bytes(s, element), [&] {
+    const auto y = scan(p.u, p.delta, p.A, p.B, p.C, p.D);
+    benchmark::DoNotOptimize(
+        torch::autograd::grad({y}, {p.u, p.delta, p.A, p.B, p.C, p.D}, {p.gy}));
+  });
+  state.SetLabel(describe(s, dtype));
+}
+
+void BM_SelectiveScanCudaForwardBackward(benchmark::State& state) {
+  if (!torch::cuda::is_available()) return state.SkipWithError("no CUDA device");
+  forward_backward(state, kShapes[state.range(0)],
+                   state.range(1) ? torch::kBFloat16 : torch::kFloat, selective_scan_cuda);
+}
+BENCHMARK(BM_SelectiveScanCudaForwardBackward)
+    ->ArgsProduct({{0, 1, 2}, {0, 1}})
+    ->ArgNames({"shape", "bf16"})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// The LibTorch reference on the GPU: a few small kernels per step, forward and backward.
+void BM_SelectiveScanCudaReference(benchmark::State& state) {
+  if (!torch::cuda::is_available()) return state.SkipWithError("no CUDA device");
+  forward_backward(state, kShapes[0], torch::kFloat, selective_scan_reference);
+}
+BENCHMARK(BM_SelectiveScanCudaReference)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace parrot::mamba

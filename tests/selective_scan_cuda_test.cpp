@@ -1,0 +1,282 @@
+// Tests of the CUDA selective scan on the device: its output and all six gradients against the
+// CPU kernel in double (which selective_scan_test holds to the LibTorch reference within 1e-10),
+// for float and bfloat16 inputs, over odd lengths, batches, state sizes and channel counts; and
+// its determinism, layouts, streams, empty sizes, errors and dispatch. In a build without the
+// CUDA scan, or on a machine without a GPU, every test skips and says why.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "selective_scan.hpp"
+
+#ifdef PARROT_SELECTIVE_SCAN_CUDA
+
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include <algorithm>
+#include <array>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "selective_scan_cuda.hpp"
+#include "selective_scan_cuda_kernel.hpp"
+
+namespace parrot::mamba {
+namespace {
+
+struct Inputs {
+  torch::Tensor u, delta, A, B, C, D;
+  std::vector<torch::Tensor> all() const { return {u, delta, A, B, C, D}; }
+};
+const char* const kNames[] = {"y", "grad u", "grad delta", "grad A", "grad B", "grad C", "grad D"};
+
+// As in selective_scan_test, ranges of a Mamba layer, with delta_scale driving decays so far
+// below zero that exp2 flushes them to zero. In double on the CPU, but u, delta, B and C already
+// rounded to `dtype` and A and D to float, so that the reference sees exactly what the kernel
+// gets.
+Inputs random_inputs(int64_t batch, int64_t channels, int64_t length, int64_t state,
+                     torch::ScalarType dtype, double delta_scale = 1) {
+  const auto options = torch::TensorOptions().dtype(torch::kDouble);
+  const auto rounded = [](const torch::Tensor& t, torch::ScalarType to) {
+    return t.to(to).to(torch::kDouble);
+  };
+  const auto delta =
+      torch::nn::functional::softplus(torch::randn({batch, channels, length}, options) - 1);
+  return {rounded(torch::randn({batch, channels, length}, options), dtype),
+          rounded(delta * delta_scale, dtype),
+          rounded(-torch::rand({channels, state}, options) * state - 0.5, torch::kFloat),
+          rounded(torch::randn({batch, state, length}, options), dtype),
+          rounded(torch::randn({batch, state, length}, options), dtype),
+          rounded(torch::randn({channels}, options), torch::kFloat)};
+}
+
+// The inputs as the CUDA scan takes them: u, delta, B and C in `dtype`, A and D in float.
+Inputs on_device(const Inputs& in, torch::ScalarType dtype) {
+  const auto to = [](const torch::Tensor& t, torch::ScalarType type) {
+    return t.to(torch::kCUDA, type);
+  };
+  return {to(in.u, dtype), to(in.delta, dtype), to(in.A, torch::kFloat),
+          to(in.B, dtype), to(in.C, dtype),     to(in.D, torch::kFloat)};
+}
+
+using Scan = torch::Tensor (*)(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                               const torch::Tensor&, const torch::Tensor&, const torch::Tensor&);
+
+// The output, then the gradient of sum(y * weights) with respect to each input, as double on the
+// CPU. The weights take y's type and device.
+std::vector<torch::Tensor> output_and_gradients(Scan scan, const Inputs& in,
+                                                const torch::Tensor& weights) {
+  std::vector<torch::Tensor> x;
+  for (const auto& t : in.all()) x.push_back(t.detach().requires_grad_());
+  const auto y = scan(x[0], x[1], x[2], x[3], x[4], x[5]);
+  const auto grads =
+      torch::autograd::grad({(y * weights.to(y.device(), y.scalar_type())).sum()}, x);
+  std::vector<torch::Tensor> result{y.detach().cpu().to(torch::kDouble)};
+  for (const auto& g : grads) result.push_back(g.cpu().to(torch::kDouble));
+  return result;
+}
+
+// Largest difference relative to the largest value (selective_scan_test says why).
+double relative_error(const torch::Tensor& actual, const torch::Tensor& expected) {
+  if (expected.numel() == 0) return 0;
+  const double scale = expected.abs().max().item<double>();
+  return (actual - expected).abs().max().item<double>() / (scale > 0 ? scale : 1.0);
+}
+
+class SelectiveScanCudaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device here";
+  }
+};
+
+struct Case {
+  int64_t batch, channels, length, state;
+  double delta_scale;
+};
+// A block holds 8 states per lane on 1, 2, 4, 8 or 16 lanes per channel, so 128, 64, 32, 16 or
+// 8 channels; the forward walks chunks of 32 steps, the backward of 16. Hence single steps,
+// lengths that end mid-chunk, 1000 steps and more, channel counts that leave blocks part empty,
+// states that are not a multiple of 8, every lane count, and decays that underflow.
+const Case kCases[] = {{1, 1, 1, 1, 1},      {3, 5, 7, 4, 1},      {1, 37, 33, 16, 1},
+                       {3, 130, 130, 32, 1}, {1, 33, 1031, 32, 1}, {3, 300, 17, 4, 1},
+                       {1, 20, 130, 1, 1},   {2, 9, 33, 20, 1},    {2, 7, 40, 64, 1},
+                       {1, 5, 20, 128, 1},   {2, 20, 33, 16, 50},  {3, 70, 1000, 16, 1}};
+
+// Holds every case's output and gradients to the CPU kernel's in double: `tolerance` for those
+// computed in float, `rounded_tolerance` for those returned in `dtype` (y and the gradients of u,
+// delta, B and C). Prints the largest errors seen.
+void expect_matches_cpu(torch::ScalarType dtype, double tolerance, double rounded_tolerance) {
+  torch::manual_seed(1);
+  std::array<double, 7> worst{};
+  for (const auto& [batch, channels, length, state, delta_scale] : kCases) {
+    const auto in = random_inputs(batch, channels, length, state, dtype, delta_scale);
+    const auto weights = torch::randn_like(in.u).to(dtype).to(torch::kDouble);
+    const auto expected = output_and_gradients(selective_scan_cpu, in, weights);
+    const auto actual = output_and_gradients(selective_scan_cuda, on_device(in, dtype), weights);
+    for (size_t i = 0; i < expected.size(); ++i) {
+      ASSERT_EQ(actual[i].sizes(), expected[i].sizes()) << kNames[i];
+      const bool rounded = i != 3 && i != 6;  // all but A's and D's gradients
+      const double error = relative_error(actual[i], expected[i]);
+      worst[i] = std::max(worst[i], error);
+      EXPECT_LT(error, rounded ? rounded_tolerance : tolerance)
+          << kNames[i] << " at batch " << batch << ", channels " << channels << ", length "
+          << length << ", state " << state << ", delta x " << delta_scale;
+    }
+  }
+  std::cout << "largest relative errors (" << dtype << "):";
+  for (size_t i = 0; i < worst.size(); ++i) std::cout << " " << kNames[i] << " " << worst[i];
+  std::cout << "\n";
+}
+
+// Float arithmetic against double: the special-function unit's exp2 is good to about 2^-22 and
+// sums run over up to 3000 terms, so 1e-4 of the largest value leaves a wide margin.
+TEST_F(SelectiveScanCudaTest, MatchesCpuInFloat) { expect_matches_cpu(torch::kFloat, 1e-4, 1e-4); }
+
+// The inputs are exactly representable, so the only new error is the rounding of the results
+// to bfloat16: 2^-9 of a value, at worst 2^-8 (3.9e-3) of the largest one. A's and D's gradients
+// stay float.
+TEST_F(SelectiveScanCudaTest, MatchesCpuInBFloat16) {
+  expect_matches_cpu(torch::kBFloat16, 1e-4, 5e-3);
+}
+
+// With many batch rows a block takes several tiles of channels in turn, adding their sums for B
+// and C into its own slice: check that the plan does so here, and that the sums are right.
+TEST_F(SelectiveScanCudaTest, BlocksTakingSeveralTilesSumCorrectly) {
+  const cuda_scan::Sizes sizes{48, 300, 20, 32};
+  cuda_scan::BackwardPlan plan{};
+  ASSERT_EQ(cuda_scan::plan_backward(sizes, cuda_scan::Dtype::kFloat32, &plan), cudaSuccess);
+  EXPECT_GT(plan.tiles_per_group, 1);
+  torch::manual_seed(2);
+  const auto in =
+      random_inputs(sizes.batch, sizes.channels, sizes.length, sizes.state, torch::kFloat);
+  const auto weights = torch::randn_like(in.u).to(torch::kFloat).to(torch::kDouble);
+  const auto expected = output_and_gradients(selective_scan_cpu, in, weights);
+  const auto actual =
+      output_and_gradients(selective_scan_cuda, on_device(in, torch::kFloat), weights);
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_LT(relative_error(actual[i], expected[i]), 1e-4) << kNames[i];
+}
+
+// No atomics: the same inputs give the same bits.
+TEST_F(SelectiveScanCudaTest, GivesTheSameBitsEveryRun) {
+  torch::manual_seed(3);
+  const auto in = on_device(random_inputs(16, 200, 300, 16, torch::kFloat), torch::kFloat);
+  const auto weights = torch::randn_like(in.u);
+  const auto first = output_and_gradients(selective_scan_cuda, in, weights);
+  const auto second = output_and_gradients(selective_scan_cuda, in, weights);
+  for (size_t i = 0; i < first.size(); ++i)
+    EXPECT_TRUE(torch::equal(first[i], second[i])) << kNames[i];
+}
+
+// Mamba hands B and C over as views of a projection, and gradients arrive in any layout.
+TEST_F(SelectiveScanCudaTest, AcceptsNonContiguousTensors) {
+  torch::manual_seed(4);
+  const auto in = on_device(random_inputs(2, 11, 9, 4, torch::kFloat), torch::kFloat);
+  Inputs strided = in;
+  strided.B = in.B.transpose(1, 2).contiguous().transpose(1, 2);
+  strided.C = in.C.transpose(1, 2).contiguous().transpose(1, 2);
+  strided.u = torch::cat({in.u, in.u}, 2).narrow(2, 0, in.u.size(2));
+  ASSERT_FALSE(strided.B.is_contiguous() || strided.u.is_contiguous());
+  const auto weights = torch::randn({2, 9, 11}, torch::kCUDA).transpose(1, 2);
+  const auto expected = output_and_gradients(selective_scan_cuda, in, weights.contiguous());
+  const auto actual = output_and_gradients(selective_scan_cuda, strided, weights);
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_TRUE(torch::equal(actual[i], expected[i])) << kNames[i];
+}
+
+// The kernels run on the current stream, not the default one.
+TEST_F(SelectiveScanCudaTest, RunsOnTheCurrentStream) {
+  torch::manual_seed(5);
+  const auto in = on_device(random_inputs(3, 40, 50, 16, torch::kFloat), torch::kFloat);
+  const auto weights = torch::randn_like(in.u);
+  const auto expected = output_and_gradients(selective_scan_cuda, in, weights);
+  const auto stream = c10::cuda::getStreamFromPool();
+  ASSERT_NE(stream, c10::cuda::getDefaultCUDAStream());
+  const c10::cuda::CUDAStreamGuard on_stream(stream);
+  const auto actual = output_and_gradients(selective_scan_cuda, in, weights);
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_TRUE(torch::equal(actual[i], expected[i])) << kNames[i];
+}
+
+// Empty batches, channels, sequences or states are legal shapes; with no state, y = D u.
+TEST_F(SelectiveScanCudaTest, HandlesEmptyDimensions) {
+  torch::manual_seed(6);
+  for (const auto& [batch, channels, length, state] : std::vector<std::array<int64_t, 4>>{
+           {0, 3, 4, 2}, {2, 0, 4, 2}, {2, 3, 0, 2}, {2, 3, 4, 0}}) {
+    const auto in = random_inputs(batch, channels, length, state, torch::kFloat);
+    const auto weights = torch::ones_like(in.u);
+    const auto expected = output_and_gradients(selective_scan_cpu, in, weights);
+    const auto actual =
+        output_and_gradients(selective_scan_cuda, on_device(in, torch::kFloat), weights);
+    for (size_t i = 0; i < expected.size(); ++i) {
+      ASSERT_EQ(actual[i].sizes(), expected[i].sizes()) << kNames[i];
+      EXPECT_LT(relative_error(actual[i], expected[i]), 1e-6) << kNames[i];
+    }
+  }
+}
+
+TEST_F(SelectiveScanCudaTest, RejectsBadInputs) {
+  const auto x = on_device(random_inputs(2, 3, 4, 5, torch::kFloat), torch::kFloat);
+  EXPECT_THROW(selective_scan_cuda(x.u.cpu(), x.delta, x.A, x.B, x.C, x.D), c10::Error);
+  EXPECT_THROW(selective_scan_cuda(x.u, x.delta.cpu(), x.A, x.B, x.C, x.D), c10::Error);
+  EXPECT_THROW(selective_scan_cuda(x.u, x.delta.to(torch::kBFloat16), x.A, x.B, x.C, x.D),
+               c10::Error);
+  EXPECT_THROW(selective_scan_cuda(x.u.to(torch::kDouble), x.delta, x.A, x.B, x.C, x.D),
+               c10::Error);
+  EXPECT_THROW(selective_scan_cuda(x.u, x.delta, x.A.to(torch::kDouble), x.B, x.C, x.D),
+               c10::Error);
+  EXPECT_THROW(selective_scan_cuda(x.u, x.delta, x.A, x.B.transpose(1, 2), x.C, x.D), c10::Error);
+  EXPECT_THROW(selective_scan_cuda(x.u, x.delta.narrow(2, 0, 3), x.A, x.B, x.C, x.D), c10::Error);
+  const auto wide =
+      on_device(random_inputs(1, 2, 3, cuda_scan::kMaxState + 1, torch::kFloat), torch::kFloat);
+  EXPECT_THROW(selective_scan_cuda(wide.u, wide.delta, wide.A, wide.B, wide.C, wide.D), c10::Error);
+}
+
+std::string grad_fn_name(const torch::Tensor& y) {
+  return y.grad_fn() ? y.grad_fn()->name() : "(none)";
+}
+
+// selective_scan() takes CUDA float and bfloat16 inputs (A and D in either type) to the CUDA
+// kernel, and leaves double, or more than kMaxState states, to the reference.
+TEST_F(SelectiveScanCudaTest, DispatchPicksTheCudaKernelOnCuda) {
+  torch::manual_seed(7);
+  const auto run = [](const Inputs& in, torch::ScalarType type, torch::ScalarType A_and_D) {
+    const auto leaf = [](const torch::Tensor& t, torch::ScalarType to) {
+      return t.to(torch::kCUDA, to).detach().requires_grad_();
+    };
+    return selective_scan(leaf(in.u, type), leaf(in.delta, type), leaf(in.A, A_and_D),
+                          leaf(in.B, type), leaf(in.C, type), leaf(in.D, A_and_D));
+  };
+  const auto in = random_inputs(2, 3, 4, 5, torch::kFloat);
+  for (const auto& [type, A_and_D] :
+       std::vector<std::array<torch::ScalarType, 2>>{{torch::kFloat, torch::kFloat},
+                                                     {torch::kBFloat16, torch::kFloat},
+                                                     {torch::kBFloat16, torch::kBFloat16}}) {
+    const auto y = run(in, type, A_and_D);
+    EXPECT_NE(grad_fn_name(y).find("SelectiveScanCudaFunction"), std::string::npos)
+        << grad_fn_name(y);
+    EXPECT_EQ(y.scalar_type(), type);
+  }
+  const auto y = run(in, torch::kDouble, torch::kDouble);
+  EXPECT_EQ(grad_fn_name(y).find("SelectiveScanCudaFunction"), std::string::npos)
+      << grad_fn_name(y);
+  const auto wide = random_inputs(1, 2, 3, cuda_scan::kMaxState + 1, torch::kFloat);
+  const auto y_wide = run(wide, torch::kFloat, torch::kFloat);
+  EXPECT_EQ(grad_fn_name(y_wide).find("SelectiveScanCudaFunction"), std::string::npos)
+      << grad_fn_name(y_wide);
+}
+
+}  // namespace
+}  // namespace parrot::mamba
+
+#else
+
+TEST(SelectiveScanCudaTest, NeedsACudaBuild) {
+  GTEST_SKIP() << "parrot was built without the CUDA selective scan, which needs nvcc and a "
+                  "LibTorch with CUDA (docs/gpu.md)";
+}
+
+#endif
