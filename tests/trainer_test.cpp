@@ -204,5 +204,20 @@ TEST(ExecuteRun, EarlyStopEndsTrainingAtTheFirstCurvePointPastTheTarget) {
     EXPECT_EQ(result.curve[i].accuracy[0].accuracy.strings_correct, 0);
 }
 
+TEST(ExecuteRun, Bf16PrecisionTrainsUnderAutocastAndRestoresItAfter) {
+  test::TempDir dir;
+  const Suite suite = load_suite(dir.write("tiny.toml", kTinySuite));
+  parrot::Run run = suite.runs[0];
+  run.train.precision = "bf16";
+  const RunResult result = execute_run(run, suite.registry, torch::kCPU);
+  ASSERT_FALSE(result.curve.empty());
+  for (const auto& point : result.curve) EXPECT_TRUE(std::isfinite(point.loss));
+  // bf16 rounds differently from fp32: the same seed gives other numbers.
+  const RunResult fp32 = execute_run(suite.runs[0], suite.registry, torch::kCPU);
+  EXPECT_NE(result.curve.back().loss, fp32.curve.back().loss);
+  // Outside the run, matmuls are fp32 again.
+  EXPECT_EQ(torch::ones({2, 2}).matmul(torch::ones({2, 2})).scalar_type(), torch::kFloat);
+}
+
 }  // namespace
 }  // namespace parrot

@@ -430,8 +430,10 @@ Suite load_suite(const std::filesystem::path& file, const SuiteOptions& options)
       for (const auto& axis : axes) {
         const auto segments = split_path(axis.path);
         if (segments[0] == "tasks" && !tasks_used.count(segments.at(1))) continue;
-        run_axes.push_back(&axis);
         used_axes.insert(axis.path);
+        // The name says the training task already.
+        if (segments.back() == "task" && segments[segments.size() - 2] == "train") continue;
+        run_axes.push_back(&axis);
       }
       const nlohmann::json sweep = sweep_labels(run_axes, point, path + ".");
 

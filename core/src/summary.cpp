@@ -26,45 +26,46 @@ std::string compact(int64_t count) {
 
 std::string summary_table(const std::string& suite_name, const std::vector<Run>& runs,
                           const ResultStore& store) {
-  std::set<std::pair<std::string, int64_t>> columns;  // (evaluation task, length)
-  std::set<std::string> tasks;
+  std::set<int64_t> lengths;
   std::set<int64_t> trained_up_to;
   for (const auto& run : runs) {
-    for (const auto& task : run.eval_tasks) {
-      tasks.insert(task.name);
-      for (int64_t length : run.eval.lengths) columns.emplace(task.name, length);
-    }
+    lengths.insert(run.eval.lengths.begin(), run.eval.lengths.end());
     trained_up_to.insert(run.train.max_length);
   }
   const bool one_training_length = trained_up_to.size() == 1;
 
+  // One row per run and evaluation task.
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> header = {"run", "params", "examples to 90%"};
-  for (const auto& [task, length] : columns)
-    header.push_back((tasks.size() > 1 ? task + " " : "") + "L=" + std::to_string(length) +
+  std::vector<std::string> header = {"run", "evaluated on", "params", "examples to 90%"};
+  for (int64_t length : lengths)
+    header.push_back("L=" + std::to_string(length) +
                      (one_training_length && length > *trained_up_to.begin() ? "*" : ""));
   rows.push_back(header);
   for (const auto& run : runs) {
-    std::vector<std::string> row = {run.name};
     if (!store.finished(run.id)) {
-      row.push_back("(not finished)");
-      rows.push_back(row);
+      rows.push_back({run.name, "(not finished)"});
       continue;
     }
+    std::string parameters, reached;
     std::map<std::pair<std::string, int64_t>, double> accuracy;
     for (const auto& record : store.read(run.id)) {
       if (record["record"] == "run") {
-        row.push_back(compact(record["parameters"].get<int64_t>()));
-        const auto& reached = record["examples_to"]["0.9"];
-        row.push_back(reached.is_null() ? "never" : compact(reached.get<int64_t>()));
+        parameters = compact(record["parameters"].get<int64_t>());
+        const auto& examples = record["examples_to"]["0.9"];
+        reached = examples.is_null() ? "never" : compact(examples.get<int64_t>());
       } else if (record["record"] == "length") {
         accuracy[{record["task"].get<std::string>(), record["length"].get<int64_t>()}] =
             record["string_accuracy"].get<double>();
       }
     }
-    for (const auto& column : columns)
-      row.push_back(accuracy.count(column) ? fixed(accuracy[column], 2) : "-");
-    rows.push_back(row);
+    for (const auto& task : run.eval_tasks) {
+      std::vector<std::string> row = {run.name, task.name, parameters, reached};
+      for (int64_t length : lengths) {
+        const auto found = accuracy.find({task.name, length});
+        row.push_back(found == accuracy.end() ? "-" : fixed(found->second, 2));
+      }
+      rows.push_back(row);
+    }
   }
 
   std::vector<size_t> widths(header.size(), 0);
@@ -76,7 +77,7 @@ std::string summary_table(const std::string& suite_name, const std::vector<Run>&
   table += "\n";
   for (const auto& row : rows) {
     for (size_t i = 0; i < row.size(); ++i) {
-      const bool left = i == 0;
+      const bool left = i < 2;
       const std::string gap(widths[i] - row[i].size(), ' ');
       table += (i ? "  " : "") + (left ? row[i] + gap : gap + row[i]);
     }
