@@ -70,6 +70,7 @@ TEST(LoadPlugin, GoodPluginDescribesItsComponents) {
 TEST(Registry, DuplicateComponentNamesBothFiles) {
   Registry registry;
   registry.add(kPlugins);
+  const std::vector<std::string> before = registry.task_names();
   try {
     registry.add(kTestPlugins / "duplicate_copy");
     FAIL() << "a second 'copy' was accepted";
@@ -77,7 +78,7 @@ TEST(Registry, DuplicateComponentNamesBothFiles) {
     EXPECT_THAT(error.what(), AllOf(HasSubstr("component 'copy' is provided by both"),
                                     HasSubstr("plugins/copy.so"), HasSubstr("duplicate_copy.so")));
   }
-  EXPECT_EQ(registry.task_names(), (std::vector<std::string>{"copy"}));
+  EXPECT_EQ(registry.task_names(), before);  // the refused plugin added nothing
 }
 
 TEST(Registry, TheSameFileTwiceIsLoadedOnce) {
