@@ -126,6 +126,24 @@ TEST(EndToEnd, BadInputExitsTwoWithOneLocatedLineAndWritesNothing) {
   EXPECT_EQ(suite("frobnicate").exit_code, 2);
 }
 
+TEST(EndToEnd, AFailedExpectationExitsOneFromRunAndFromReport) {
+  test::TempDir dir;
+  const std::string expect =
+      " --set 'expect=[{runs = \"hard*\", metric = \"accuracy\", length = 3, at_least = 0.99}]'";
+  const Outcome run = suite("run " + kTinySuite + " --device cpu --set train.steps=20" + expect +
+                            " --out " + dir.path().string());
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("expectations: 0 of 1 passed"));
+  EXPECT_THAT(run.output, HasSubstr("FAIL --set expect="));
+  EXPECT_THAT(run.output, HasSubstr("hard* accuracy on copy at length 3"));
+
+  const Outcome report = suite("report " + dir.path().string());
+  EXPECT_EQ(report.exit_code, 1) << report.output;
+  for (const char* file : {"report.md", "report.html", "runs.csv", "curves.csv", "junit.xml"})
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / file)) << file;
+  EXPECT_EQ(suite("report " + (dir.path() / "absent").string()).exit_code, 2);
+}
+
 TEST(EndToEnd, ValidateAndListDescribeWithoutRunning) {
   const Outcome validate = suite("validate " + kTinySuite);
   EXPECT_EQ(validate.exit_code, 0) << validate.output;
