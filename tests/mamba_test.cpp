@@ -169,6 +169,19 @@ TEST(MambaTest, ParametersAreRegisteredAndTrained) {
         << "no gradient reaches " << item.key();
 }
 
+// As in mamba_ssm: the log decay rates are a matrix but take no weight decay.
+TEST(MambaTest, WeightDecaySkipsTheLogDecayRates) {
+  const auto model = tiny();
+  int64_t decayed = 0;
+  for (const auto& item : model->named_parameters()) {
+    const bool is_a_log = item.key().find("A_log") != std::string::npos;
+    EXPECT_EQ(model->decays(item.key(), item.value()), item.value().dim() >= 2 && !is_a_log)
+        << item.key();
+    decayed += model->decays(item.key(), item.value());
+  }
+  EXPECT_GT(decayed, 0);
+}
+
 TEST(MambaTest, StateBitsAreFixedInLength) {
   const auto model = tiny({{"d_conv", int64_t{3}}});  // 2 layers, d_inner 32, d_state 4
   const int64_t expected = 2 * (32 * (3 - 1) + 32 * 4) * 32;

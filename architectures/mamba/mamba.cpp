@@ -108,6 +108,11 @@ torch::Tensor Mamba::forward(const torch::Tensor& tokens) {
   return output(final_norm(x));
 }
 
+bool Mamba::decays(const std::string& name, const torch::Tensor& parameter) const {
+  const bool log_decay_rate = name.size() >= 5 && name.compare(name.size() - 5, 5, "A_log") == 0;
+  return parameter.dim() >= 2 && !log_decay_rate;
+}
+
 int64_t Mamba::state_bits(int64_t /*context_length*/) const {
   return options_.layers * options_.d_inner() * (options_.d_conv - 1 + options_.d_state) * 32;
 }

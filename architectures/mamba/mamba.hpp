@@ -90,6 +90,8 @@ class Mamba : public Model {
   // Fixed in the length: per layer the last d_conv - 1 convolution inputs and the SSM state of
   // every channel, d_inner * (d_conv - 1 + d_state) fp32 values.
   int64_t state_bits(int64_t context_length) const override;
+  // A_log is a matrix but no weight: decaying it would pull every decay rate towards 1.
+  bool decays(const std::string& name, const torch::Tensor& parameter) const override;
 
   const MambaOptions& options() const { return options_; }
 

@@ -26,11 +26,11 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Decay matrices and embeddings only; biases and norm gains stay free, as in GPT-NeoX training.
+// Weight decay where the model says (matrices and embeddings by default, as in GPT-NeoX).
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(Model& model, const TrainSettings& train) {
   std::vector<torch::Tensor> decayed, free;
-  for (const auto& parameter : model.parameters())
-    (parameter.dim() >= 2 ? decayed : free).push_back(parameter);
+  for (const auto& item : model.named_parameters())
+    (model.decays(item.key(), item.value()) ? decayed : free).push_back(item.value());
   auto groups = [&](auto options) {
     using Options = decltype(options);
     std::vector<torch::optim::OptimizerParamGroup> list;

@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <string>
 
 namespace parrot {
 
@@ -18,6 +19,12 @@ class Model : public torch::nn::Module {
   // Bits a model needs at inference to continue a sequence of this length (fp32 values):
   // a KV cache grows with it, a recurrent state does not.
   virtual int64_t state_bits(int64_t context_length) const = 0;
+
+  // Whether the optimizer's weight decay applies to a parameter (its name as named_parameters()
+  // gives it). By default matrices and embeddings decay and vectors (biases, norm gains) do not.
+  virtual bool decays(const std::string& name, const torch::Tensor& parameter) const {
+    return parameter.dim() >= 2;
+  }
 };
 
 }  // namespace parrot
