@@ -5,6 +5,7 @@
 #include "report.hpp"
 #include "report_csv.hpp"
 #include "report_folder.hpp"
+#include "report_format.hpp"
 #include "report_html.hpp"
 #include "report_junit.hpp"
 #include "report_markdown.hpp"

@@ -56,4 +56,32 @@ std::string compact_count(double count) {
 
 std::string percent(double share) { return shortest(std::round(share * 1e6) / 1e4) + "%"; }
 
+std::string xml_escape(const std::string& text) {
+  std::string escaped;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        escaped += "&amp;";
+        break;
+      case '<':
+        escaped += "&lt;";
+        break;
+      case '>':
+        escaped += "&gt;";
+        break;
+      case '"':
+        escaped += "&quot;";
+        break;
+      case '\'':
+        escaped += "&apos;";
+        break;
+      default:
+        const bool forbidden =
+            static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r';
+        escaped += forbidden ? '?' : c;
+    }
+  }
+  return escaped;
+}
+
 }  // namespace parrot

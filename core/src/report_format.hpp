@@ -1,5 +1,6 @@
-// Numbers as the report writes them: exact for files that machines read back (CSV, JSON), short
-// for people (Markdown, verdicts). Shared by every report writer and by expectation verdicts.
+// Numbers and text as the report writes them: numbers exact for files that machines read back
+// (CSV, JSON), short for people (Markdown, verdicts); text escaped for XML and HTML. Shared by
+// every report writer and by expectation verdicts.
 #pragma once
 
 #include <string>
@@ -21,5 +22,9 @@ std::string compact_count(double count);
 
 // A share as a percentage: 0.9 -> "90%", 0.995 -> "99.5%".
 std::string percent(double share);
+
+// Text for XML and HTML content and attribute values: & < > " ' escaped, characters XML 1.0
+// forbids (control characters other than tab and line breaks) replaced by '?'.
+std::string xml_escape(const std::string& text);
 
 }  // namespace parrot

@@ -3,6 +3,7 @@
 
 #include "report_html.hpp"
 
+#include "report_format.hpp"
 #include "report_groups.hpp"
 
 #include <algorithm>
@@ -18,32 +19,6 @@ namespace {
 const char* const kSchema = "https://vega.github.io/schema/vega-lite/v6.json";
 const char* const kAccuracySeries = "string accuracy";
 const char* const kBoundSeries = "memory bound";
-
-std::string html_escape(const std::string& text) {
-  std::string escaped;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      case '\'':
-        escaped += "&#39;";
-        break;
-      default:
-        escaped += c;
-    }
-  }
-  return escaped;
-}
 
 // Code inside <script> ends at the first "</script"; "<\/" means the same to JavaScript (in
 // strings and regular expressions alike) and to the HTML parser is no end tag.
@@ -329,17 +304,17 @@ std::string html_report(const ResultsFolder& results, const std::vector<Verdict>
       std::count_if(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return !v.passed; });
   std::ostringstream out;
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      << "<title>parrot report: " << html_escape(results.suite) << "</title>\n"
+      << "<title>parrot report: " << xml_escape(results.suite) << "</title>\n"
       << "<style>" << kStyle << "</style>\n"
       << "<script>" << script_safe(libraries.vega) << "</script>\n"
       << "<script>" << script_safe(libraries.vega_lite) << "</script>\n"
       << "<script>" << script_safe(libraries.vega_embed) << "</script>\n"
       << "</head>\n<body>\n"
-      << "<h1>parrot report: " << html_escape(results.suite) << "</h1>\n<p>" << results.runs.size()
+      << "<h1>parrot report: " << xml_escape(results.suite) << "</h1>\n<p>" << results.runs.size()
       << " runs finished";
   if (!results.not_run.empty()) out << ", " << results.not_run.size() << " not run";
   out << ". Expectations: " << verdicts.size() - failed << " passed, " << failed << " failed.";
-  if (!results.suite_file.empty()) out << " Suite file: " << html_escape(results.suite_file) << ".";
+  if (!results.suite_file.empty()) out << " Suite file: " << xml_escape(results.suite_file) << ".";
   out << " Lines are means over seeds; error bars are 95% Wilson intervals over the "
          "pooled examples of all seeds; the grey rule marks the longest training length; dashed "
          "lines are the memory bound where a model's state is smaller than what the task needs."
@@ -351,19 +326,19 @@ std::string html_report(const ResultsFolder& results, const std::vector<Verdict>
         << "<th>measured</th><th>where</th></tr>\n";
     for (const auto& verdict : verdicts)
       out << "<tr><td class=\"" << (verdict.passed ? "pass\">pass" : "fail\">fail") << "</td><td>"
-          << html_escape(verdict.expectation) << "</td><td>" << html_escape(verdict.description)
-          << "</td><td>" << html_escape(verdict.where) << "</td></tr>\n";
+          << xml_escape(verdict.expectation) << "</td><td>" << xml_escape(verdict.description)
+          << "</td><td>" << xml_escape(verdict.where) << "</td></tr>\n";
     out << "</table>\n";
   }
   if (!results.not_run.empty()) {
     out << "<h2>Not run</h2>\n<ul>\n";
     for (const auto& run : results.not_run)
-      out << "<li>" << html_escape(run.name) << " (" << html_escape(run.run_id) << ")</li>\n";
+      out << "<li>" << xml_escape(run.name) << " (" << xml_escape(run.run_id) << ")</li>\n";
     out << "</ul>\n";
   }
   nlohmann::json specs = nlohmann::json::array();
   for (const auto& chart : charts) {
-    out << "<h2>" << html_escape(chart.title) << "</h2>\n<div class=\"chart\" id=\"" << chart.id
+    out << "<h2>" << xml_escape(chart.title) << "</h2>\n<div class=\"chart\" id=\"" << chart.id
         << "\"></div>\n";
     specs.push_back({{"id", chart.id}, {"spec", chart.spec}});
   }

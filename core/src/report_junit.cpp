@@ -31,34 +31,6 @@ void failed_testcase(std::ostringstream& out, const std::string& classname, cons
 
 }  // namespace
 
-std::string xml_escape(const std::string& text) {
-  std::string escaped;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      case '\'':
-        escaped += "&apos;";
-        break;
-      default:
-        const bool forbidden =
-            static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r';
-        escaped += forbidden ? '?' : c;
-    }
-  }
-  return escaped;
-}
-
 std::string junit_report(const ResultsFolder& results, const std::vector<Verdict>& verdicts) {
   const size_t failed_verdicts =
       std::count_if(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return !v.passed; });

@@ -12,8 +12,4 @@ namespace parrot {
 
 std::string junit_report(const ResultsFolder& results, const std::vector<Verdict>& verdicts);
 
-// Text for XML content and attribute values: & < > " ' escaped, characters XML 1.0 forbids
-// (control characters other than tab and line breaks) replaced by '?'.
-std::string xml_escape(const std::string& text);
-
 }  // namespace parrot

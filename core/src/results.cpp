@@ -2,12 +2,9 @@
 
 #include "results.hpp"
 
-#include <parrot/error.hpp>
-
 #include "atomic_file.hpp"
 
 #include <torch/version.h>
-#include <fstream>
 #include <sstream>
 
 namespace parrot {
@@ -127,23 +124,6 @@ void ResultStore::write(const std::string& run_id,
 
 void ResultStore::write_manifest(const nlohmann::json& manifest) const {
   write_file_atomically(folder_ / "suite.json", manifest.dump(2) + "\n");
-}
-
-std::vector<nlohmann::json> ResultStore::read(const std::string& run_id) const {
-  std::ifstream in(file_of(run_id));
-  std::vector<nlohmann::json> records;
-  std::string line;
-  int64_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    try {
-      records.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::exception& error) {
-      throw InputError(file_of(run_id).string() + ":" + std::to_string(number) +
-                       ": not a result record: " + error.what());
-    }
-  }
-  return records;
 }
 
 }  // namespace parrot

@@ -35,7 +35,6 @@ class ResultStore {
   std::filesystem::path lock_of(const std::string& run_id) const;
   bool finished(const std::string& run_id) const;
   void write(const std::string& run_id, const std::vector<nlohmann::json>& records) const;
-  std::vector<nlohmann::json> read(const std::string& run_id) const;
   void write_manifest(const nlohmann::json& manifest) const;
 
  private:

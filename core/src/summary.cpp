@@ -2,27 +2,13 @@
 
 #include "summary.hpp"
 
+#include "report_format.hpp"
+#include "report_records.hpp"
+
 #include <algorithm>
-#include <cstdio>
-#include <map>
 #include <set>
 
 namespace parrot {
-namespace {
-
-std::string fixed(double value, int digits) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
-std::string compact(int64_t count) {
-  if (count < 10000) return std::to_string(count);
-  if (count < 10000000) return fixed(count / 1e3, count < 100000 ? 1 : 0) + "k";
-  return fixed(count / 1e6, count < 100000000 ? 1 : 0) + "M";
-}
-
-}  // namespace
 
 std::string summary_table(const std::string& suite_name, const std::vector<Run>& runs,
                           const ResultStore& store) {
@@ -46,23 +32,15 @@ std::string summary_table(const std::string& suite_name, const std::vector<Run>&
       rows.push_back({run.name, "(not finished)"});
       continue;
     }
-    std::string parameters, reached;
-    std::map<std::pair<std::string, int64_t>, double> accuracy;
-    for (const auto& record : store.read(run.id)) {
-      if (record["record"] == "run") {
-        parameters = compact(record["parameters"].get<int64_t>());
-        const auto& examples = record["examples_to"]["0.9"];
-        reached = examples.is_null() ? "never" : compact(examples.get<int64_t>());
-      } else if (record["record"] == "length") {
-        accuracy[{record["task"].get<std::string>(), record["length"].get<int64_t>()}] =
-            record["string_accuracy"].get<double>();
-      }
-    }
+    const RunRecords records = read_run_records(store.file_of(run.id));
+    const auto& reached = records.examples_to.at(0.9);
+    const std::string parameters = compact_count(static_cast<double>(records.parameters));
+    const std::string examples = reached ? compact_count(static_cast<double>(*reached)) : "never";
     for (const auto& task : run.eval_tasks) {
-      std::vector<std::string> row = {run.name, task.name, parameters, reached};
+      std::vector<std::string> row = {run.name, task.name, parameters, examples};
       for (int64_t length : lengths) {
-        const auto found = accuracy.find({task.name, length});
-        row.push_back(found == accuracy.end() ? "-" : fixed(found->second, 2));
+        const LengthRecord* record = records.length_record(task.name, length);
+        row.push_back(record ? fixed(record->string_accuracy, 2) : "-");
       }
       rows.push_back(row);
     }

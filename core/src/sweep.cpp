@@ -2,11 +2,11 @@
 
 #include "sweep.hpp"
 
+#include "report_format.hpp"
+
 #include <parrot/error.hpp>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <sstream>
 
 namespace parrot {
@@ -100,15 +100,7 @@ std::string value_label(const toml::node& value) {
       label += (label.size() > 1 ? "," : "") + std::string(key.str()) + "=" + value_label(item);
     return label + "}";
   }
-  if (const auto* real = value.as_floating_point()) {
-    // The shortest decimal that reads back as the same double: 0.003, not 0.0030000000000000001.
-    char text[32];
-    for (int digits = 1; digits <= 17; ++digits) {
-      std::snprintf(text, sizeof text, "%.*g", digits, real->get());
-      if (std::strtod(text, nullptr) == real->get()) break;
-    }
-    return text;
-  }
+  if (const auto* real = value.as_floating_point()) return shortest(real->get());
   std::ostringstream out;
   out << toml::node_view<const toml::node>(value);
   return out.str();

@@ -14,21 +14,25 @@ Vocabulary Alphabet::vocabulary() const {
   return vocabulary;
 }
 
+Example Alphabet::copy_example(const std::vector<int64_t>& text) const {
+  Example example;
+  example.tokens.reserve(2 * text.size() + 3);
+  example.tokens.push_back(begin());
+  example.tokens.insert(example.tokens.end(), text.begin(), text.end());
+  example.tokens.push_back(separator());
+  example.target.assign(example.tokens.size(), 0);
+  // The answer and the closing '.' are scored; the prompt never is.
+  example.tokens.insert(example.tokens.end(), text.begin(), text.end());
+  example.tokens.push_back(end());
+  example.target.resize(example.tokens.size(), 1);
+  return example;
+}
+
 Example CopyTask::sample(int64_t length, Rng& rng) const {
   std::vector<int64_t> text(length);
   for (auto& letter : text) letter = rng.uniform(0, alphabet_.letters - 1);
 
-  Example example;
-  example.tokens.reserve(max_tokens(length));
-  example.tokens.push_back(alphabet_.begin());
-  example.tokens.insert(example.tokens.end(), text.begin(), text.end());
-  example.tokens.push_back(alphabet_.separator());
-  example.target.assign(example.tokens.size(), 0);
-  // The answer and the closing '.' are scored; the prompt never is.
-  example.tokens.insert(example.tokens.end(), text.begin(), text.end());
-  example.tokens.push_back(alphabet_.end());
-  example.target.resize(example.tokens.size(), 1);
-  return example;
+  return alphabet_.copy_example(text);
 }
 
 Schema schema() {

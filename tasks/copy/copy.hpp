@@ -18,6 +18,8 @@ struct Alphabet {
   int64_t end() const { return letters + 2; }        // .
   int64_t pad() const { return letters + 3; }        // *
   Vocabulary vocabulary() const;
+  // `$ text | text .`, the answer and the closing '.' scored: copy's format, which dedup shares.
+  Example copy_example(const std::vector<int64_t>& text) const;
 };
 
 class CopyTask : public Task {

@@ -87,18 +87,7 @@ Example DedupTask::sample(int64_t length, Rng& rng) const {
   std::u32string text(length, 0);
   while (!try_draw(text, rng)) {
   }
-
-  Example example;
-  example.tokens.reserve(max_tokens(length));
-  example.tokens.push_back(alphabet_.begin());
-  example.tokens.insert(example.tokens.end(), text.begin(), text.end());
-  example.tokens.push_back(alphabet_.separator());
-  example.target.assign(example.tokens.size(), 0);
-  // As in copy: the answer and the closing '.' are scored; the prompt never is.
-  example.tokens.insert(example.tokens.end(), text.begin(), text.end());
-  example.tokens.push_back(alphabet_.end());
-  example.target.resize(example.tokens.size(), 1);
-  return example;
+  return alphabet_.copy_example({text.begin(), text.end()});
 }
 
 Schema schema() {
