@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <parrot/autocast.hpp>
 #include <parrot/error.hpp>
+#include <parrot/recompute.hpp>
 
 #include <cmath>
 #include <map>
@@ -167,6 +169,33 @@ TEST(MambaTest, ParametersAreRegisteredAndTrained) {
   for (const auto& item : model->named_parameters())
     EXPECT_TRUE(item.value().grad().defined() && item.value().grad().abs().sum().item<double>() > 0)
         << "no gradient reaches " << item.key();
+}
+
+// Recomputing the blocks in the backward pass changes what is stored, not what is computed:
+// the same outputs and gradients, in fp32 and under bf16 autocast.
+TEST(MambaTest, RecomputedBlocksGiveTheSameOutputsAndGradients) {
+  for (const bool bf16 : {false, true}) {
+    torch::manual_seed(5);
+    auto stored = tiny();
+    torch::manual_seed(5);
+    auto recomputed = tiny({{"recompute", true}});
+    const auto tokens = random_tokens(2, 9);
+    const auto weights = torch::randn({2, 9, kVocabulary});
+    std::vector<torch::Tensor> outputs;
+    for (auto* model : {stored.get(), recomputed.get()}) {
+      model->train();
+      const AutocastGuard autocast(torch::kCPU, {bf16, torch::kBFloat16});
+      outputs.push_back(model->forward(tokens));
+      (outputs.back().to(torch::kFloat) * weights).sum().backward();
+    }
+    EXPECT_TRUE(torch::equal(outputs[0], outputs[1])) << "bf16 " << bf16;
+    const auto a = stored->named_parameters(), b = recomputed->named_parameters();
+    for (const auto& item : a) {
+      ASSERT_TRUE(b[item.key()].grad().defined()) << item.key() << ", bf16 " << bf16;
+      EXPECT_TRUE(torch::allclose(item.value().grad(), b[item.key()].grad(), 1e-5, 1e-6))
+          << item.key() << ", bf16 " << bf16;
+    }
+  }
 }
 
 // As in mamba_ssm: the log decay rates are a matrix but take no weight decay.

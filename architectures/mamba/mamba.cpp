@@ -8,6 +8,8 @@
 
 #include "selective_scan.hpp"
 
+#include <parrot/recompute.hpp>
+
 namespace parrot::mamba {
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps)
@@ -67,7 +69,9 @@ torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
   const auto dt = projected.narrow(2, 0, dt_rank_);
   const auto B = projected.narrow(2, dt_rank_, d_state_).transpose(1, 2);
   const auto C = projected.narrow(2, dt_rank_ + d_state_, d_state_).transpose(1, 2);
-  const auto delta = torch::softplus(dt_proj(dt)).transpose(1, 2);  // [batch, d_inner, length]
+  // Under autocast softplus runs in float while u, B and C are bfloat16; the scan takes them in
+  // one type, so delta follows u (as in mamba_ssm, whose kernel gets delta in the input type).
+  const auto delta = torch::softplus(dt_proj(dt)).to(u.scalar_type()).transpose(1, 2);
 
   const auto y = selective_scan(u, delta, A(), B, C, D) * torch::silu(gate);
   return out_proj(y.transpose(1, 2));
@@ -104,7 +108,10 @@ Mamba::Mamba(MambaOptions options) : options_(std::move(options)) {
 torch::Tensor Mamba::forward(const torch::Tensor& tokens) {
   TORCH_CHECK(tokens.dim() == 2, "mamba: tokens must be [batch, length], got ", tokens.sizes());
   auto x = embedding(tokens);
-  for (const auto& block : *blocks) x = block->as<ResidualBlockImpl>()->forward(x);
+  for (const auto& block : *blocks) {
+    auto& residual = *block->as<ResidualBlockImpl>();
+    x = options_.recompute ? recompute_in_backward(residual, x) : residual.forward(x);
+  }
   return output(final_norm(x));
 }
 
@@ -127,6 +134,9 @@ Schema schema() {
       int_param("dt_rank", 0, "rank of the step-size projection; 0 = ceil(d_model / 16)"),
       float_param("dt_min", 0.001, "smallest initial step size (softplus of the dt bias)"),
       float_param("dt_max", 0.1, "largest initial step size; initial steps are log-uniform"),
+      bool_param("recompute", false,
+                 "keep only each block's input in training and recompute the rest in the "
+                 "backward pass: far less memory for long batches, about a third more compute"),
   };
 }
 
@@ -150,6 +160,7 @@ std::shared_ptr<Model> make(const Params& params, int64_t vocabulary_size) {
     params.fail("dt_max",
                 "must be finite and at least dt_min (" + to_string(Value{options.dt_min}) + ")");
 
+  options.recompute = params.boolean("recompute");
   return std::make_shared<Mamba>(std::move(options));
 }
 

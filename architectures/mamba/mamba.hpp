@@ -28,6 +28,7 @@ struct MambaOptions {
   int64_t dt_rank = 4;  // resolved: `make` turns the schema's 0 into ceil(d_model / 16)
   double dt_min = 0.001;
   double dt_max = 0.1;
+  bool recompute = false;  // gradient checkpointing of every block (parrot/recompute.hpp)
 
   int64_t d_inner() const { return expand * d_model; }
 };
