@@ -98,6 +98,39 @@ TEST(TransformerTest, ResidualModesDiffer) {
   EXPECT_FALSE(torch::allclose(parallel, sequential, 1e-4, 1e-5));
 }
 
+// Attention as its definition reads, from the module's own weights: softmax(q k^T / sqrt(d) +
+// bias) v. The module may compute it another way (LibTorch 2.x's fused kernels) but not differ.
+TEST(TransformerTest, AttentionIsSoftmaxOfScaledScoresPlusTheBias) {
+  torch::manual_seed(11);
+  torch::NoGradGuard no_grad;
+  const int64_t d_model = 16, heads = 4, head_dim = 4, batch = 2, length = 9;
+  for (const Positional scheme :
+       {Positional::kRope, Positional::kNope, Positional::kAlibi, Positional::kHardAlibi}) {
+    PositionalOptions options;
+    options.scheme = scheme;
+    options.heads = heads;
+    options.rotary_dims = 2;
+    options.windows = {1, 3, 0, 2};
+    CausalSelfAttention attention(d_model, heads);
+    const auto x = torch::randn({batch, length, d_model});
+    const auto positions = encode_positions(options, length, torch::kCPU);
+
+    const auto qkv = attention->qkv(x).view({batch, length, 3, heads, head_dim});
+    auto q = qkv.select(2, 0).transpose(1, 2), k = qkv.select(2, 1).transpose(1, 2);
+    const auto v = qkv.select(2, 2).transpose(1, 2);
+    if (scheme == Positional::kRope) {
+      q = apply_rotary(q, positions.rotary);
+      k = apply_rotary(k, positions.rotary);
+    }
+    const auto weights = torch::softmax(
+        q.matmul(k.transpose(-2, -1)) / std::sqrt(double(head_dim)) + positions.bias, -1);
+    const auto expected =
+        attention->out(weights.matmul(v).transpose(1, 2).reshape({batch, length, d_model}));
+    EXPECT_TRUE(torch::allclose(attention->forward(x, positions), expected, 1e-5, 1e-6))
+        << "scheme " << static_cast<int>(scheme);
+  }
+}
+
 TEST(TransformerTest, HardAlibiHeadsSeeOnlyTheirWindow) {
   torch::manual_seed(2);
   torch::NoGradGuard no_grad;

@@ -29,6 +29,19 @@ int64_t rotary_dims(int64_t head_dim, double fraction) {
   return dims - dims % 2;
 }
 
+namespace {
+
+// One value per head as a [heads, 1, 1] tensor, filled on the device itself: a copy from host
+// memory could not be captured in a CUDA graph.
+template <class Value>
+torch::Tensor per_head(const std::vector<Value>& values, const torch::TensorOptions& options) {
+  std::vector<torch::Tensor> heads;
+  for (const Value value : values) heads.push_back(torch::full({1, 1, 1}, value, options));
+  return torch::cat(heads);
+}
+
+}  // namespace
+
 torch::Tensor attention_bias(const PositionalOptions& options, int64_t length,
                              torch::Device device) {
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat).device(device);
@@ -43,17 +56,12 @@ torch::Tensor attention_bias(const PositionalOptions& options, int64_t length,
     case Positional::kNope:
       return torch::zeros({1, length, length}, float_options).masked_fill(future, minus_infinity);
     case Positional::kAlibi: {
-      const auto slopes =
-          torch::tensor(alibi_slopes(options.heads), torch::TensorOptions().dtype(torch::kDouble))
-              .to(float_options)
-              .view({-1, 1, 1});
+      const auto slopes = per_head(alibi_slopes(options.heads), float_options);
       return (-slopes * distance.to(torch::kFloat)).masked_fill(future, minus_infinity);
     }
     case Positional::kHardAlibi: {
       const auto windows =
-          torch::tensor(options.windows, torch::TensorOptions().dtype(torch::kLong))
-              .to(device)
-              .view({-1, 1, 1});
+          per_head(options.windows, torch::TensorOptions().dtype(torch::kLong).device(device));
       const auto outside = (windows > 0).logical_and(distance >= windows);
       return torch::zeros({options.heads, length, length}, float_options)
           .masked_fill(outside.logical_or(future), minus_infinity);
@@ -86,6 +94,7 @@ PositionEncoding encode_positions(const PositionalOptions& options, int64_t leng
                                   torch::Device device) {
   PositionEncoding encoding;
   encoding.bias = attention_bias(options, length, device);
+  encoding.causal_only = options.scheme == Positional::kRope || options.scheme == Positional::kNope;
   if (options.scheme == Positional::kRope)
     encoding.rotary = rotary_tables(options.rotary_dims, options.rotary_base, length, device);
   return encoding;

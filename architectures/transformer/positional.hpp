@@ -49,7 +49,8 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& tables);
 // What every layer of one forward pass shares, built once for the pass's length and device.
 struct PositionEncoding {
   torch::Tensor bias;
-  RotaryTables rotary;  // undefined tensors unless kRope
+  bool causal_only = false;  // the bias is the causal mask and nothing else (RoPE, NoPE)
+  RotaryTables rotary;       // undefined tensors unless kRope
 };
 PositionEncoding encode_positions(const PositionalOptions& options, int64_t length,
                                   torch::Device device);
