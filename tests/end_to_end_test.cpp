@@ -144,6 +144,38 @@ TEST(EndToEnd, AFailedExpectationExitsOneFromRunAndFromReport) {
   EXPECT_EQ(suite("report " + (dir.path() / "absent").string()).exit_code, 2);
 }
 
+TEST(EndToEnd, BenchTimesEveryRunAtEveryShapeAndWritesNothingElse) {
+  test::TempDir dir;
+  const auto json = dir.path() / "bench.json";
+  const Outcome bench = suite("bench " + kTinySuite +
+                              " --device cpu --shape 2x16 --shape 4x32 --steps 2 --warmup 1"
+                              " --out " +
+                              (dir.path() / "results").string() + " --json " + json.string());
+  ASSERT_EQ(bench.exit_code, 0) << bench.output;
+  EXPECT_THAT(bench.output, HasSubstr("ms/step"));
+  EXPECT_THAT(bench.output, HasSubstr("hard_alibi/copy/seed0  2x16"));
+  EXPECT_THAT(bench.output, HasSubstr("hard_alibi/copy/seed0  4x32"));
+  std::ifstream in(json);
+  const nlohmann::json rows = nlohmann::json::parse(in);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1]["batch_size"], 4);
+  EXPECT_EQ(rows[1]["context_length"], 32);
+  for (const auto& row : rows) {
+    EXPECT_GT(row["step_ms"].get<double>(), 0);
+    EXPECT_NEAR(row["tokens_per_second"].get<double>(),
+                1e3 * row["batch_size"].get<double>() * row["context_length"].get<double>() /
+                    row["step_ms"].get<double>(),
+                1e-6 * row["tokens_per_second"].get<double>());
+    EXPECT_EQ(row["mode"], "eager");
+    EXPECT_TRUE(row["peak_memory_bytes"].is_null());  // counted on CUDA only
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "results")) << "bench writes no results";
+
+  const Outcome bad = suite("bench " + kTinySuite + " --device cpu --shape 8by220");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.output, HasSubstr("--shape '8by220': expected <rows>x<tokens>"));
+}
+
 TEST(EndToEnd, ValidateAndListDescribeWithoutRunning) {
   const Outcome validate = suite("validate " + kTinySuite);
   EXPECT_EQ(validate.exit_code, 0) << validate.output;

@@ -166,7 +166,7 @@ metric = "longest_length"
 threshold = 0.5
 at_most = 64
 )");
-  const nlohmann::json stored = to_json(expectations);
+  const nlohmann::json stored = expectations_to_json(expectations);
   EXPECT_EQ(stored[0]["length"], "2x");
   EXPECT_EQ(stored[0]["at_least"], 0.9);
   EXPECT_EQ(stored[0]["where"], "suite.toml:2:1");
@@ -174,12 +174,12 @@ at_most = 64
   EXPECT_TRUE(stored[2]["at_most"].is_number_integer());
 
   // Through text, as suite.json holds it.
-  const auto restored = from_json(nlohmann::json::parse(stored.dump()), "suite.json");
+  const auto restored = expectations_from_json(nlohmann::json::parse(stored.dump()), "suite.json");
   ASSERT_EQ(restored.size(), expectations.size());
   for (size_t i = 0; i < expectations.size(); ++i) {
     EXPECT_EQ(restored[i].where, expectations[i].where);
     EXPECT_EQ(describe(restored[i]), describe(expectations[i]));
-    EXPECT_EQ(to_json({restored[i]}), to_json({expectations[i]}));
+    EXPECT_EQ(expectations_to_json({restored[i]}), expectations_to_json({expectations[i]}));
   }
   EXPECT_EQ(*restored[1].factor, 10);
   EXPECT_EQ(restored[1].threshold, 0.99);
@@ -188,7 +188,7 @@ at_most = 64
 TEST(ExpectationsJson, ChecksWhatItReads) {
   const auto error_from = [](const std::string& text) -> std::string {
     try {
-      from_json(nlohmann::json::parse(text), "results/demo/suite.json");
+      expectations_from_json(nlohmann::json::parse(text), "results/demo/suite.json");
     } catch (const InputError& error) {
       return error.what();
     }

@@ -2,6 +2,7 @@
 
 #include "trainer.hpp"
 #include "copy.hpp"
+#include "precision.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -217,6 +218,21 @@ TEST(ExecuteRun, Bf16PrecisionTrainsUnderAutocastAndRestoresItAfter) {
   EXPECT_NE(result.curve.back().loss, fp32.curve.back().loss);
   // Outside the run, matmuls are fp32 again.
   EXPECT_EQ(torch::ones({2, 2}).matmul(torch::ones({2, 2})).scalar_type(), torch::kFloat);
+}
+
+// Autocast's cache would keep each weight's first bfloat16 copy for the whole run.
+TEST(PrecisionScope, Bf16ComputesWithTheWeightsAsTheyAreNow) {
+  const PrecisionScope bf16("bf16", torch::kCPU);
+  const torch::Tensor weight = torch::ones({4, 4}, torch::requires_grad());
+  const torch::Tensor x = torch::ones({1, 4});
+  const torch::Tensor before = torch::matmul(x, weight);
+  ASSERT_EQ(before.scalar_type(), torch::kBFloat16);
+  {
+    torch::NoGradGuard no_grad;
+    weight.mul_(2);  // as an optimizer step does
+  }
+  const torch::Tensor after = torch::matmul(x, weight);
+  EXPECT_TRUE(torch::equal(after.to(torch::kFloat), 2 * before.to(torch::kFloat)));
 }
 
 }  // namespace

@@ -2,9 +2,11 @@
 // outcomes to exit codes: 0 ok, 1 an expectation failed, 2 bad input, 3 a run failed,
 // 128 + signal when stopped by SIGINT or SIGTERM.
 
+#include "bench.hpp"
 #include "cpu_runtime.hpp"
 #include "progress.hpp"
 #include "report.hpp"
+#include "report_format.hpp"
 #include "results.hpp"
 #include "run_lock.hpp"
 #include "run_selection.hpp"
@@ -20,6 +22,8 @@
 
 #include <unistd.h>
 
+#include <fstream>
+#include <iomanip>
 #include <iostream>
 
 namespace {
@@ -141,12 +145,89 @@ int list_runs(const SuiteArguments& arguments) {
   return kExitOk;
 }
 
-int run(const SuiteArguments& arguments, const std::string& device_option, bool fresh) {
+// `suite bench`: every selected run's training step at each shape, timed; a table on stdout and,
+// with `json_out`, the same as JSON. A run that fails (out of memory, say) is reported and the
+// others go on; the exit code is then kExitRunFailed.
+int bench(const SuiteArguments& arguments, const std::string& device_option,
+          const std::vector<std::string>& shapes, const parrot::BenchSettings& settings,
+          const std::filesystem::path& json_out) {
+  std::vector<LoadedSuite> loads;  // one per shape, the suite's own when none is given
+  for (const auto& text : shapes) {
+    const parrot::StepShape shape = parrot::parse_step_shape(text);
+    SuiteArguments shaped = arguments;
+    shaped.options.overrides.push_back("train.batch_size=" + std::to_string(shape.batch_size));
+    shaped.options.overrides.push_back("train.context_length=" +
+                                       std::to_string(shape.context_length));
+    loads.push_back(load(shaped));
+  }
+  if (shapes.empty()) loads.push_back(load(arguments));
+  size_t name_width = 4;
+  for (const auto& loaded : loads)
+    for (const auto& run : loaded.selected) name_width = std::max(name_width, run.name.size());
+  const int width = static_cast<int>(name_width) + 2;
+
+  std::cout << std::left << std::setw(width) << "run" << std::setw(9) << "shape" << std::setw(9)
+            << "params" << std::setw(10) << "ms/step" << std::setw(11) << "tokens/s"
+            << std::setw(10) << "peak GiB"
+            << "step" << std::endl;
+  nlohmann::json rows = nlohmann::json::array();
+  int failed = 0;
+  for (const auto& loaded : loads) {
+    const torch::Device device =
+        pick_device(device_option.empty() ? loaded.suite.device : device_option);
+    for (const auto& run : loaded.selected) {
+      const std::string shape =
+          std::to_string(run.train.batch_size) + "x" + std::to_string(run.train.context_length);
+      nlohmann::json row = {{"run", run.name},
+                            {"architecture", run.architecture.component},
+                            {"batch_size", run.train.batch_size},
+                            {"context_length", run.train.context_length},
+                            {"precision", run.train.precision},
+                            {"device", device.str()},
+                            {"warmup_steps", settings.warmup_steps},
+                            {"steps", settings.steps}};
+      std::cout << std::left << std::setw(width) << run.name << std::setw(9) << shape;
+      try {
+        const parrot::BenchResult result =
+            parrot::bench_run(run, loaded.suite.registry, device, settings);
+        char numbers[64];
+        std::snprintf(numbers, sizeof numbers, "%-9s%-10.2f%-11.0f",
+                      parrot::compact_count(static_cast<double>(result.parameters)).c_str(),
+                      result.step_ms, result.tokens_per_second);
+        char peak[32] = "-";
+        if (result.peak_memory_bytes)
+          std::snprintf(peak, sizeof peak, "%.1f", *result.peak_memory_bytes / 1073741824.0);
+        std::cout << numbers << std::setw(10) << peak << result.mode << std::endl;
+        row["parameters"] = result.parameters;
+        row["mode"] = result.mode;
+        row["step_ms"] = result.step_ms;
+        row["tokens_per_second"] = result.tokens_per_second;
+        row["peak_memory_bytes"] =
+            result.peak_memory_bytes ? nlohmann::json(*result.peak_memory_bytes) : nlohmann::json();
+      } catch (const c10::Error& error) {  // out of memory, most often
+        ++failed;
+        std::cout << "FAILED: " << error.what_without_backtrace() << std::endl;
+        row["error"] = error.what_without_backtrace();
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  if (!json_out.empty()) {
+    std::ofstream out(json_out);
+    out << rows.dump(2) << "\n";
+    if (!out) throw parrot::InputError(json_out.string() + ": cannot be written");
+  }
+  return failed ? kExitRunFailed : kExitOk;
+}
+
+int run(const SuiteArguments& arguments, const std::string& device_option, bool fresh,
+        bool cuda_graph) {
   const LoadedSuite loaded = load(arguments);
   const parrot::Suite& suite = loaded.suite;
   const torch::Device device = pick_device(device_option.empty() ? suite.device : device_option);
   const parrot::ResultStore store(loaded.out);
-  store.write_manifest(parrot::suite_manifest(suite, parrot::to_json(suite.expectations)));
+  store.write_manifest(
+      parrot::suite_manifest(suite, parrot::expectations_to_json(suite.expectations)));
   std::cerr << suite.name << ": " << loaded.selected.size() << " of " << suite.runs.size()
             << " runs on " << device.str() << ", results in " << store.folder().string() << "\n";
 
@@ -175,7 +256,7 @@ int run(const SuiteArguments& arguments, const std::string& device_option, bool 
     try {
       const parrot::RunResult result = parrot::execute_run(
           run, suite.registry, device, [&](const parrot::Progress& p) { printer.update(p); },
-          {checkpoint, suite.checkpoint_minutes * 60, parrot::stop_requested});
+          {checkpoint, suite.checkpoint_minutes * 60, parrot::stop_requested}, cuda_graph);
       store.write(run.id, parrot::run_records(run, result, device.str()));
       std::filesystem::remove(checkpoint);
       // Safe while held: whoever opens the old file next finds the run finished and skips it.
@@ -254,8 +335,37 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run_command->add_flag("--fresh", fresh,
                         "ignore earlier results and checkpoints: run every selected run again");
+  bool no_graph = false;
+  const char* no_graph_help =
+      "on CUDA, run every training step eagerly instead of replaying it from a CUDA graph";
+  run_command->add_flag("--no-graph", no_graph, no_graph_help);
   add_suite_options(run_command);
   add_plugin_option(run_command);
+
+  std::vector<std::string> shapes;
+  parrot::BenchSettings bench_settings;
+  std::filesystem::path bench_json;
+  CLI::App* bench_command = app.add_subcommand(
+      "bench", "time the training step of a suite's runs: ms per step, tokens/s, peak memory");
+  bench_command->add_option("suite", arguments.file, "the suite file")->required();
+  bench_command
+      ->add_option("--shape", shapes,
+                   "rows x tokens of a step, e.g. 8x220 (repeatable; default: the suite's)")
+      ->allow_extra_args(false);
+  bench_command->add_option("--steps", bench_settings.steps, "timed steps per run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  bench_command
+      ->add_option("--warmup", bench_settings.warmup_steps,
+                   "untimed steps first (the CUDA graph is captured in these)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  bench_command->add_option("--device", device, "override the suite's device")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  bench_command->add_flag("--no-graph", no_graph, no_graph_help);
+  bench_command->add_option("--json", bench_json, "also write the results to this JSON file");
+  add_suite_options(bench_command);
+  add_plugin_option(bench_command);
 
   CLI::App* runs_command =
       app.add_subcommand("runs", "list a suite's runs and which are done, running or pending");
@@ -299,8 +409,12 @@ int main(int argc, char** argv) {
     if (*report_command)
       return parrot::report_command(results_folder,
                                     report_out.empty() ? results_folder : report_out, std::cout);
+    if (*bench_command) {
+      bench_settings.cuda_graph = !no_graph;
+      return bench(arguments, device, shapes, bench_settings, bench_json);
+    }
     if (arguments.file.empty()) arguments.file = default_suite();
-    return run(arguments, device, fresh);
+    return run(arguments, device, fresh, !no_graph);
   } catch (const parrot::InputError& error) {
     std::cerr << "suite: error: " << error.what() << "\n";
     return kExitBadInput;

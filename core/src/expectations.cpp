@@ -520,7 +520,7 @@ std::vector<Expectation> read_expectations(const toml::node* expect) {
   return expectations;
 }
 
-nlohmann::json to_json(const std::vector<Expectation>& expectations) {
+nlohmann::json expectations_to_json(const std::vector<Expectation>& expectations) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& expectation : expectations) {
     nlohmann::json object = {{"where", expectation.where},
@@ -543,7 +543,8 @@ nlohmann::json to_json(const std::vector<Expectation>& expectations) {
   return list;
 }
 
-std::vector<Expectation> from_json(const nlohmann::json& expectations, const std::string& source) {
+std::vector<Expectation> expectations_from_json(const nlohmann::json& expectations,
+                                                const std::string& source) {
   if (!expectations.is_array())
     throw InputError(source + ": 'expectations' must be an array of objects");
   std::vector<Expectation> parsed;

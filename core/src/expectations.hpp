@@ -53,10 +53,11 @@ struct Expectation {
 // type, a missing or conflicting key, or a key that does not apply to the metric.
 std::vector<Expectation> read_expectations(const toml::node* expect);
 
-// suite.json's "expectations": the same keys as in TOML, plus "where". from_json checks what it
-// reads as strictly as read_expectations; `source` names the file in its errors.
-nlohmann::json to_json(const std::vector<Expectation>& expectations);
-std::vector<Expectation> from_json(const nlohmann::json& expectations, const std::string& source);
+// suite.json's "expectations": the same keys as in TOML, plus "where". expectations_from_json
+// checks what it reads as strictly as read_expectations; `source` names the file in its errors.
+nlohmann::json expectations_to_json(const std::vector<Expectation>& expectations);
+std::vector<Expectation> expectations_from_json(const nlohmann::json& expectations,
+                                                const std::string& source);
 
 // What an expectation asks, in words: "hard_alibi* accuracy on copy at length 1000 >= 0.9".
 std::string describe(const Expectation& expectation);

@@ -3,8 +3,11 @@
 // state and gradients stay fp32). Everything is restored when the scope ends.
 #pragma once
 
+#include <parrot/autocast.hpp>
+
 #include <torch/types.h>
 
+#include <optional>
 #include <string>
 
 namespace parrot {
@@ -20,7 +23,8 @@ class PrecisionScope {
   torch::DeviceType device_type_;
   bool autocast_ = false;
   bool tf32_ = false;
-  bool previous_autocast_ = false;
+  AutocastState previous_autocast_;
+  std::optional<AutocastCacheOff> cache_off_;
   bool previous_tf32_cublas_ = false;
   bool previous_tf32_cudnn_ = false;
 };

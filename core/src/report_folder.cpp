@@ -34,7 +34,7 @@ void read_suite_json(const std::filesystem::path& file, ResultsFolder& results) 
   const auto expectations = suite.find("expectations");
   if (expectations == suite.end())
     throw InputError(where + ": needs \"expectations\" (an array, [] for none)");
-  results.expectations = from_json(*expectations, where);
+  results.expectations = expectations_from_json(*expectations, where);
   const auto runs = suite.find("runs");
   if (runs == suite.end() || !runs->is_array())
     throw InputError(where + ": needs \"runs\", an array of {\"run_id\", \"name\"}");

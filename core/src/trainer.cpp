@@ -1,16 +1,18 @@
-// The training loop: AdamW or Adam with warm-up and a schedule, gradient clipping, masked loss,
-// the curve, early stopping, checkpoints.
+// The training loop: batches from the data thread, the step (training_step.hpp) at the
+// scheduled learning rate, the curve, early stopping, checkpoints. The loop reads the loss back
+// from the device only for progress lines, curve points and checkpoints, so on CUDA the host
+// runs ahead of the device.
 
 #include "trainer.hpp"
 
+#include "batch_prefetcher.hpp"
 #include "batching.hpp"
 #include "checkpoint.hpp"
+#include "device_memory.hpp"
+#include "optimizer.hpp"
 #include "precision.hpp"
+#include "training_step.hpp"
 
-#include <torch/nn/functional/loss.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adam.h>
-#include <torch/optim/adamw.h>
 #include <torch/utils.h>
 
 #include <chrono>
@@ -26,38 +28,33 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Weight decay where the model says (matrices and embeddings by default, as in GPT-NeoX).
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(Model& model, const TrainSettings& train) {
-  std::vector<torch::Tensor> decayed, free;
-  for (const auto& item : model.named_parameters())
-    (model.decays(item.key(), item.value()) ? decayed : free).push_back(item.value());
-  auto groups = [&](auto options) {
-    using Options = decltype(options);
-    std::vector<torch::optim::OptimizerParamGroup> list;
-    list.emplace_back(decayed,
-                      std::make_unique<Options>(Options(options).weight_decay(train.weight_decay)));
-    list.emplace_back(free, std::make_unique<Options>(Options(options).weight_decay(0.0)));
-    return list;
-  };
-  if (train.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(
-        groups(torch::optim::AdamOptions(train.learning_rate)
-                   .betas({train.adam_beta1, train.adam_beta2})
-                   .eps(1e-8)));
-  return std::make_unique<torch::optim::AdamW>(
-      groups(torch::optim::AdamWOptions(train.learning_rate)
-                 .betas({train.adam_beta1, train.adam_beta2})
-                 .eps(1e-8)));
-}
+// How often the progress line is refreshed; each refresh waits for the device.
+constexpr double kProgressSeconds = 0.5;
 
-torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const Batch& batch) {
-  namespace F = torch::nn::functional;
-  const torch::Tensor per_token = F::cross_entropy(
-      logits.reshape({-1, logits.size(-1)}).to(torch::kFloat), batch.targets.reshape({-1}),
-      F::CrossEntropyFuncOptions().reduction(torch::kNone));
-  const torch::Tensor mask = batch.mask.reshape({-1}).to(per_token.dtype());
-  return (per_token * mask).sum() / mask.sum().clamp_min(1);
-}
+// Batches drawn ahead of the step that trains on them.
+constexpr int kBatchesAhead = 4;
+
+// Training losses summed on the device since the last curve point.
+class LossSum {
+ public:
+  void add(const torch::Tensor& loss) {
+    // In double, where sums of float losses are exact: a resumed run adds up the same.
+    sum_ = sum_.defined() ? sum_ + loss : loss.to(torch::kDouble);
+    ++count_;
+  }
+  // Moves the sum into `state`'s host totals.
+  void settle(TrainerState& state) {
+    if (count_ == 0) return;
+    state.loss_sum += sum_.item<double>();
+    state.loss_count += count_;
+    sum_ = torch::Tensor();
+    count_ = 0;
+  }
+
+ private:
+  torch::Tensor sum_;
+  int64_t count_ = 0;
+};
 
 bool uses_examples_budget(const TrainSettings& train) { return train.examples > 0; }
 
@@ -89,6 +86,29 @@ double scheduled_learning_rate(const TrainSettings& train, int64_t step, double 
   return train.learning_rate * (1 - progress);
 }
 
+Trainee make_trainee(const Run& run, const Registry& registry, const torch::Device& device) {
+  release_cached_memory(device);
+  torch::manual_seed(static_cast<uint64_t>(run.seed));  // initialization
+  Trainee trainee;
+  trainee.task = registry.make_task(run.task.component, run.task.params);
+  trainee.model = registry.make_model(run.architecture.component, run.architecture.params,
+                                      trainee.task->vocabulary().size());
+  trainee.model->to(device);
+  trainee.model->train();
+  trainee.optimizer = make_optimizer(*trainee.model, run.train, device);
+  return trainee;
+}
+
+BatchPrefetcher::Sampler training_batches(const Run& run, const Registry& registry) {
+  // A task of its own: the sampler runs on the data thread.
+  const std::shared_ptr<const Task> task = registry.make_task(run.task.component, run.task.params);
+  const TrainSettings train = run.train;
+  return [task, train](Rng& rng) {
+    return pack_training_rows(*task, rng, train.batch_size, train.context_length + 1,
+                              train.min_length, train.max_length);
+  };
+}
+
 std::vector<int64_t> curve_steps(int64_t points, int64_t budget) {
   std::set<int64_t> chosen;
   for (int64_t i = 0; i < points; ++i) {
@@ -101,29 +121,26 @@ std::vector<int64_t> curve_steps(int64_t points, int64_t budget) {
 }
 
 RunResult execute_run(const Run& run, const Registry& registry, const torch::Device& device,
-                      const ProgressCallback& progress, const CheckpointPolicy& checkpoints) {
+                      const ProgressCallback& progress, const CheckpointPolicy& checkpoints,
+                      bool cuda_graph) {
   const auto started = Clock::now();
   const TrainSettings& train = run.train;
   const EvalSettings& eval = run.eval;
 
-  torch::manual_seed(static_cast<uint64_t>(run.seed));  // initialization
-  const auto task = registry.make_task(run.task.component, run.task.params);
+  const Trainee trainee = make_trainee(run, registry, device);
+  const auto& task = trainee.task;
+  const auto& model = trainee.model;
+  const auto& optimizer = trainee.optimizer;
   const Vocabulary vocabulary = task->vocabulary();
-  const auto model =
-      registry.make_model(run.architecture.component, run.architecture.params, vocabulary.size());
-  model->to(device);
-  model->train();
-  const auto optimizer = make_optimizer(*model, train);
   const PrecisionScope precision(train.precision, device);
 
   TrainerState state;
   state.data_rng = Rng(static_cast<uint64_t>(run.seed)).state();
   const bool resuming = !checkpoints.file.empty() && std::filesystem::exists(checkpoints.file);
   if (resuming) state = load_checkpoint(checkpoints.file, *model, *optimizer);
-  Rng data(0);
-  data.set_state(state.data_rng);
+  LossSum losses;
   auto save = [&] {
-    state.data_rng = data.state();
+    losses.settle(state);
     save_checkpoint(checkpoints.file, *model, *optimizer, state);
   };
   auto stop_requested = [&] { return checkpoints.stop && checkpoints.stop(); };
@@ -148,7 +165,14 @@ RunResult execute_run(const Run& run, const Registry& registry, const torch::Dev
                                               static_cast<double>(state.examples_seen))));
   };
 
+  // The loop keeps the data generator's state as of the last batch it trained on, which is
+  // what a checkpoint must resume from.
+  BatchPrefetcher batches(training_batches(run, registry), state.data_rng, kBatchesAhead,
+                          device.is_cuda());
+  TrainingStep step(*model, *optimizer, train, device, cuda_graph);
+
   auto last_checkpoint = Clock::now();
+  auto last_progress = Clock::time_point{};
   while (!state.training_done) {
     if (budget_used(train, state) >= budget_total(train)) {
       state.training_done = true;
@@ -159,27 +183,26 @@ RunResult execute_run(const Run& run, const Registry& registry, const torch::Dev
       throw RunStopped(state.step);
     }
     const auto step_started = Clock::now();
-    const Batch batch = pack_training_rows(*task, data, train.batch_size, train.context_length + 1,
-                                           train.min_length, train.max_length);
-    const Batch on_device{batch.inputs.to(device), batch.targets.to(device), batch.mask.to(device),
-                          batch.examples};
+    BatchPrefetcher::Item next = batches.next();
     const double rate = scheduled_learning_rate(train, state.step, schedule_progress(train, state));
-    for (auto& group : optimizer->param_groups()) group.options().set_lr(rate);
-    optimizer->zero_grad();
-    const torch::Tensor loss = masked_cross_entropy(model->forward(on_device.inputs), on_device);
-    loss.backward();
-    if (train.grad_clip > 0)
-      torch::nn::utils::clip_grad_norm_(model->parameters(), train.grad_clip);
-    optimizer->step();
-    const double loss_value = loss.item<double>();
-    state.train_seconds += seconds_since(step_started);
-    state.examples_seen += batch.examples;
+    const torch::Tensor loss = step.run(next.batch, rate);
+    losses.add(loss);
+    state.data_rng = next.rng_after;
+    state.examples_seen += next.batch.examples;
     ++state.step;
     if (state.step == train.warmup_steps) state.examples_at_warmup_end = state.examples_seen;
-    state.loss_sum += loss_value;
-    ++state.loss_count;
 
-    if (next_measure != measure_at.end() && budget_used(train, state) >= *next_measure) {
+    const bool measure =
+        next_measure != measure_at.end() && budget_used(train, state) >= *next_measure;
+    const bool last = budget_used(train, state) >= budget_total(train);
+    const bool show = progress && (state.step == 1 || last || measure ||
+                                   seconds_since(last_progress) >= kProgressSeconds);
+    // Reading the loss waits for the step; only then is its time known.
+    const double loss_value = (show || measure) ? loss.item<double>() : 0.0;
+    state.train_seconds += seconds_since(step_started);
+
+    if (measure) {
+      losses.settle(state);
       CurvePoint point{state.step, state.examples_seen, state.loss_sum / state.loss_count, {}};
       bool reached_target = train.early_stop > 0;
       for (size_t i = 0; i < curve_sets.size(); ++i) {
@@ -188,6 +211,7 @@ RunResult execute_run(const Run& run, const Registry& registry, const torch::Dev
              evaluate(*model, curve_sets[i], vocabulary.pad, eval.batch_size, device)});
         reached_target &= point.accuracy.back().accuracy.string_accuracy() >= train.early_stop;
       }
+      model->train();
       latest_accuracy = point.accuracy.front().accuracy.string_accuracy();
       state.curve.push_back(std::move(point));
       state.loss_sum = 0;
@@ -199,15 +223,18 @@ RunResult execute_run(const Run& run, const Registry& registry, const torch::Dev
         state.training_done = true;
       }
     }
-    if (progress)
+    if (show) {
       progress({state.step, steps_estimate(), state.examples_seen, loss_value, latest_accuracy,
                 seconds_since(started)});
+      last_progress = Clock::now();
+    }
     if (!checkpoints.file.empty() && checkpoints.every_seconds > 0 &&
         seconds_since(last_checkpoint) >= checkpoints.every_seconds) {
       save();
       last_checkpoint = Clock::now();
     }
   }
+  losses.settle(state);
 
   for (const auto& choice : run.eval_tasks) {
     const auto evaluated = registry.make_task(choice.component, choice.params);

@@ -3,8 +3,11 @@
 // stop at a checkpoint and resume from it with the same numbers as if it never stopped.
 #pragma once
 
+#include "batch_prefetcher.hpp"
 #include "evaluation.hpp"
 #include "suite.hpp"
+
+#include <torch/optim/optimizer.h>
 
 #include <filesystem>
 #include <functional>
@@ -77,10 +80,22 @@ double scheduled_learning_rate(const TrainSettings& train, int64_t step, double 
 // measured: `points` values log-spaced in [1, budget], distinct, always ending at `budget`.
 std::vector<int64_t> curve_steps(int64_t points, int64_t budget);
 
+// A run's task, and its model and optimizer on `device`, initialized from the run's seed.
+struct Trainee {
+  std::shared_ptr<Task> task;
+  std::shared_ptr<Model> model;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+};
+Trainee make_trainee(const Run& run, const Registry& registry, const torch::Device& device);
+
+// Draws the run's packed training batches, from a task instance of its own (for the data thread).
+BatchPrefetcher::Sampler training_batches(const Run& run, const Registry& registry);
+
 // Trains and evaluates `run`. With a checkpoint file that exists, resumes from it. Throws
-// RunStopped when the policy's stop asked for it (after saving).
+// RunStopped when the policy's stop asked for it (after saving). `cuda_graph`: on CUDA, replay
+// the training step from a CUDA graph where it can be captured (training_step.hpp).
 RunResult execute_run(const Run& run, const Registry& registry, const torch::Device& device,
                       const ProgressCallback& progress = {},
-                      const CheckpointPolicy& checkpoints = {});
+                      const CheckpointPolicy& checkpoints = {}, bool cuda_graph = true);
 
 }  // namespace parrot

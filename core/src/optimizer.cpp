@@ -1,0 +1,153 @@
+// AdamW and Adam, plain or fused. The fused one keeps LibTorch's optimizer state (exp_avg,
+// exp_avg_sq, step) so that checkpoints are the same either way, and adds what the fused kernel
+// needs on the device: one step count per parameter and one learning rate per group.
+
+#include "optimizer.hpp"
+
+#include <parrot/torch_version.hpp>
+
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/torch.h>
+
+#include <unordered_map>
+
+namespace parrot {
+namespace {
+
+#if PARROT_TORCH_AT_LEAST(2, 4)
+
+template <class Base>
+class Fused : public Base, public DeviceLearningRate {
+ public:
+  static constexpr bool kDecoupledDecay = std::is_same_v<Base, torch::optim::AdamW>;
+  using State = std::conditional_t<kDecoupledDecay, torch::optim::AdamWParamState,
+                                   torch::optim::AdamParamState>;
+  using Options =
+      std::conditional_t<kDecoupledDecay, torch::optim::AdamWOptions, torch::optim::AdamOptions>;
+
+  Fused(std::vector<torch::optim::OptimizerParamGroup> groups, const Options& defaults)
+      : Base(std::move(groups), defaults) {}
+
+  void sync_learning_rate() override {
+    auto& groups = this->param_groups();
+    while (learning_rates_.size() < groups.size())
+      learning_rates_.push_back(torch::zeros(
+          {}, groups[learning_rates_.size()].params().front().options().dtype(torch::kFloat)));
+    for (size_t i = 0; i < groups.size(); ++i)
+      learning_rates_[i].fill_(groups[i].options().get_lr());
+  }
+
+  torch::Tensor step(torch::optim::Optimizer::LossClosure closure = nullptr) override {
+    TORCH_CHECK(!closure, "parrot's fused Adam takes no closure");
+    torch::NoGradGuard no_grad;
+    auto& groups = this->param_groups();
+    TORCH_CHECK(learning_rates_.size() == groups.size(),
+                "sync_learning_rate() must run before the first step");
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const auto& options = static_cast<const Options&>(groups[g].options());
+      std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
+      for (const auto& param : groups[g].params()) {
+        if (!param.grad().defined()) continue;
+        State& state = state_of(param);
+        params.push_back(param);
+        grads.push_back(param.grad());
+        exp_avgs.push_back(state.exp_avg());
+        exp_avg_sqs.push_back(state.exp_avg_sq());
+        steps.push_back(step_of(param, state));
+      }
+      if (params.empty()) continue;
+      at::_foreach_add_(steps, 1);
+      const auto [beta1, beta2] = options.betas();
+      if constexpr (kDecoupledDecay)
+        at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, learning_rates_[g],
+                          beta1, beta2, options.weight_decay(), options.eps(), false, false);
+      else
+        at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, learning_rates_[g], beta1,
+                         beta2, options.weight_decay(), options.eps(), false, false);
+    }
+    return {};
+  }
+
+  // The device step counts are the truth while training; the saved state gets them.
+  void save(torch::serialize::OutputArchive& archive) const override {
+    for (const auto& [key, count] : steps_)
+      static_cast<State&>(*this->state_.at(key)).step(count.template item<int64_t>());
+    Base::save(archive);
+  }
+
+  void load(torch::serialize::InputArchive& archive) override {
+    Base::load(archive);
+    steps_.clear();  // rebuilt from the loaded state at the next step
+  }
+
+ private:
+  State& state_of(const torch::Tensor& param) {
+    auto& slot = this->state_[param.unsafeGetTensorImpl()];
+    if (!slot) {
+      auto state = std::make_unique<State>();
+      state->exp_avg(torch::zeros_like(param, torch::MemoryFormat::Preserve));
+      state->exp_avg_sq(torch::zeros_like(param, torch::MemoryFormat::Preserve));
+      slot = std::move(state);
+    }
+    return static_cast<State&>(*slot);
+  }
+
+  torch::Tensor& step_of(const torch::Tensor& param, const State& state) {
+    auto& count = steps_[param.unsafeGetTensorImpl()];
+    if (!count.defined())
+      count =
+          torch::full({}, static_cast<double>(state.step()), param.options().dtype(torch::kFloat));
+    return count;
+  }
+
+  std::vector<torch::Tensor> learning_rates_;
+  std::unordered_map<void*, torch::Tensor> steps_;
+};
+
+template <class Plain, class Options>
+std::unique_ptr<torch::optim::Optimizer> build(
+    std::vector<torch::optim::OptimizerParamGroup> groups, const Options& defaults,
+    const torch::Device& device) {
+  if (device.is_cuda()) return std::make_unique<Fused<Plain>>(std::move(groups), defaults);
+  return std::make_unique<Plain>(std::move(groups), defaults);
+}
+
+#else
+
+template <class Plain, class Options>
+std::unique_ptr<torch::optim::Optimizer> build(
+    std::vector<torch::optim::OptimizerParamGroup> groups, const Options& defaults,
+    const torch::Device& /*device*/) {
+  return std::make_unique<Plain>(std::move(groups), defaults);
+}
+
+#endif
+
+}  // namespace
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(Model& model, const TrainSettings& train,
+                                                        const torch::Device& device) {
+  std::vector<torch::Tensor> decayed, free;
+  for (const auto& item : model.named_parameters())
+    (model.decays(item.key(), item.value()) ? decayed : free).push_back(item.value());
+  auto optimizer = [&](auto options) {
+    using Options = decltype(options);
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(
+        decayed, std::make_unique<Options>(Options(options).weight_decay(train.weight_decay)));
+    groups.emplace_back(free, std::make_unique<Options>(Options(options).weight_decay(0.0)));
+    using Plain = std::conditional_t<std::is_same_v<Options, torch::optim::AdamOptions>,
+                                     torch::optim::Adam, torch::optim::AdamW>;
+    return build<Plain>(std::move(groups), options, device);
+  };
+  if (train.optimizer == "adam")
+    return optimizer(torch::optim::AdamOptions(train.learning_rate)
+                         .betas({train.adam_beta1, train.adam_beta2})
+                         .eps(1e-8));
+  return optimizer(torch::optim::AdamWOptions(train.learning_rate)
+                       .betas({train.adam_beta1, train.adam_beta2})
+                       .eps(1e-8));
+}
+
+}  // namespace parrot

@@ -1,0 +1,29 @@
+// The optimizers a run trains with: AdamW or Adam, weight decay where the model says. On CUDA
+// with a LibTorch that has them (2.4+), the update is LibTorch's fused multi-tensor kernel: one
+// launch per parameter group instead of several per parameter, and capturable in a CUDA graph.
+#pragma once
+
+#include "suite.hpp"
+
+#include <parrot/model.hpp>
+
+#include <torch/optim/optimizer.h>
+
+#include <memory>
+
+namespace parrot {
+
+// An optimizer whose learning rate lives on the device, so that a captured step reads the rate
+// of each replay. `sync_learning_rate` copies the groups' rates there; call it before each step.
+class DeviceLearningRate {
+ public:
+  virtual ~DeviceLearningRate() = default;
+  virtual void sync_learning_rate() = 0;
+};
+
+// train.optimizer ("adamw" or "adam"), betas and weight decay from `train`; fused on CUDA where
+// available. The result is a DeviceLearningRate exactly when it is fused.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(Model& model, const TrainSettings& train,
+                                                        const torch::Device& device);
+
+}  // namespace parrot

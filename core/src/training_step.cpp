@@ -1,0 +1,127 @@
+// The training step, eager or replayed from a CUDA graph.
+
+#include "training_step.hpp"
+
+#include "optimizer.hpp"
+
+#include <torch/nn/functional/loss.h>
+#include <torch/torch.h>
+
+#include <iostream>
+
+#ifdef PARROT_TORCH_CUDA
+#include "cuda_graph.hpp"
+#else
+namespace parrot {
+class CudaGraph {};  // nothing to capture with in this build
+}  // namespace parrot
+#endif
+
+namespace parrot {
+namespace {
+
+// Eager steps before the capture: the first creates the gradients and the optimizer state,
+// the others let lazily initialized libraries (cuBLAS workspaces, autotuners) settle.
+constexpr int64_t kStepsBeforeCapture = 3;
+
+}  // namespace
+
+torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
+                                   const torch::Tensor& mask) {
+  namespace F = torch::nn::functional;
+  const torch::Tensor per_token =
+      F::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat),
+                       targets.reshape({-1}), F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  const torch::Tensor counted = mask.reshape({-1}).to(per_token.dtype());
+  return (per_token * counted).sum() / counted.sum().clamp_min(1);
+}
+
+void clip_gradient_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
+  std::vector<torch::Tensor> grads, norms;
+  for (const auto& parameter : parameters) {
+    if (!parameter.grad().defined()) continue;
+    grads.push_back(parameter.grad());
+    norms.push_back(parameter.grad().norm());
+  }
+  if (grads.empty()) return;
+  const torch::Tensor total = torch::stack(norms).norm();
+  const torch::Tensor scale = (max_norm / (total + 1e-6)).clamp_max(1.0);
+  for (auto& grad : grads) grad.mul_(scale);
+}
+
+TrainingStep::TrainingStep(Model& model, torch::optim::Optimizer& optimizer,
+                           const TrainSettings& train, const torch::Device& device, bool graph)
+    : model_(model),
+      optimizer_(optimizer),
+      train_(train),
+      device_(device),
+      parameters_(model.parameters()),
+      graph_wanted_(graph) {
+#ifdef PARROT_TORCH_CUDA
+  if (!device.is_cuda())
+    graph_wanted_ = false, mode_ = "eager";
+  else if (!graph)
+    mode_ = "eager (graphs off)";
+  else if (!dynamic_cast<DeviceLearningRate*>(&optimizer))
+    graph_wanted_ = false, mode_ = "eager (the optimizer is not capturable)";
+  else
+    mode_ = "eager (before capture)";
+#else
+  graph_wanted_ = false;
+  mode_ = device.is_cuda() ? "eager (this build has no CUDA graphs)" : "eager";
+#endif
+}
+
+TrainingStep::~TrainingStep() = default;
+
+torch::Tensor TrainingStep::forward_backward_update() {
+  for (auto& parameter : parameters_)
+    if (parameter.grad().defined()) parameter.grad().zero_();
+  const torch::Tensor loss = masked_cross_entropy(model_.forward(inputs_), targets_, mask_);
+  loss.backward();
+  if (train_.grad_clip > 0) clip_gradient_norm(parameters_, train_.grad_clip);
+  optimizer_.step();
+  return loss.detach();
+}
+
+torch::Tensor TrainingStep::run(const Batch& batch, double learning_rate) {
+  if (!inputs_.defined()) {
+    inputs_ = torch::empty_like(batch.inputs, torch::TensorOptions().device(device_));
+    targets_ = torch::empty_like(batch.targets, torch::TensorOptions().device(device_));
+    mask_ = torch::empty_like(batch.mask, torch::TensorOptions().device(device_));
+  }
+  TORCH_CHECK(batch.inputs.sizes() == inputs_.sizes(), "a training batch changed shape from ",
+              inputs_.sizes(), " to ", batch.inputs.sizes());
+  inputs_.copy_(batch.inputs, /*non_blocking=*/true);
+  targets_.copy_(batch.targets, /*non_blocking=*/true);
+  mask_.copy_(batch.mask, /*non_blocking=*/true);
+  for (auto& group : optimizer_.param_groups()) group.options().set_lr(learning_rate);
+  if (auto* on_device = dynamic_cast<DeviceLearningRate*>(&optimizer_))
+    on_device->sync_learning_rate();
+
+#ifdef PARROT_TORCH_CUDA
+  if (graph_) {
+    graph_->replay();
+    return graph_loss_;
+  }
+  if (graph_wanted_ && eager_steps_ == kStepsBeforeCapture) {
+    graph_wanted_ = false;  // one attempt
+    try {
+      graph_ = std::make_unique<CudaGraph>([&] { graph_loss_ = forward_backward_update(); });
+      mode_ = "graph";
+      graph_->replay();
+      return graph_loss_;
+    } catch (const std::exception& error) {
+      graph_.reset();
+      mode_ = "eager (capture failed)";
+      std::cerr << "parrot: the training step could not be captured in a CUDA graph, so it runs "
+                   "eagerly: "
+                << error.what() << "\n";
+    }
+  }
+#endif
+  ++eager_steps_;
+  return forward_backward_update();
+}
+
+}  // namespace parrot

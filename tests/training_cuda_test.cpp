@@ -1,0 +1,128 @@
+// The training path on CUDA against the CPU one: the fused attention kernels, the fused
+// optimizer and the CUDA graph must give the CPU's numbers within float tolerance, and a run
+// stopped and resumed on CUDA must match one that never stopped. Without a GPU every test skips
+// and says why.
+
+#include "batch_prefetcher.hpp"
+#include "suite.hpp"
+#include "test_support.hpp"
+#include "trainer.hpp"
+#include "training_step.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+namespace parrot {
+namespace {
+
+constexpr const char* kSuite = R"(
+name = "cuda"
+[train]
+max_length = 6
+context_length = 32
+batch_size = 8
+steps = 30
+warmup_steps = 3
+learning_rate = 3e-3
+[eval]
+lengths = [4]
+examples = 32
+curve_points = 3
+curve_examples = 16
+[architectures.t]
+component = "transformer"
+layers = 2
+d_model = 32
+heads = 4
+positional = ["rope", "nope", "alibi", "hard_alibi"]
+[architectures.mamba]
+d_model = 32
+layers = 2
+recompute = [false, true]
+[architectures.lstm]
+width = 32
+)";
+
+class TrainingCudaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device here";
+    suite_ = std::make_unique<Suite>(load_suite(dir_.write("cuda.toml", kSuite)));
+  }
+
+  // The losses of `steps` steps of `run` on `device`, on the same batches whatever the device.
+  std::vector<double> losses(const parrot::Run& run, const torch::Device& device, bool graph,
+                             std::string* mode = nullptr) {
+    const Trainee trainee = make_trainee(run, suite_->registry, device);
+    TrainingStep step(*trainee.model, *trainee.optimizer, run.train, device, graph);
+    BatchPrefetcher batches(training_batches(run, suite_->registry), Rng(1).state(), 2,
+                            device.is_cuda());
+    std::vector<double> values;
+    for (int i = 0; i < 12; ++i)
+      values.push_back(step.run(batches.next().batch, run.train.learning_rate).item<double>());
+    if (mode) *mode = step.mode();
+    return values;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<Suite> suite_;
+};
+
+// Relative difference, for numbers of order one.
+void expect_close(const std::vector<double>& a, const std::vector<double>& b, double tolerance,
+                  const std::string& what) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], b[i], tolerance * std::max(1.0, std::abs(a[i]))) << what << ", step " << i;
+}
+
+TEST_F(TrainingCudaTest, EveryArchitectureTrainsOnCudaAsOnCpu) {
+  for (const parrot::Run& run : suite_->runs) {
+    const auto cpu = losses(run, torch::kCPU, false);
+    const auto cuda = losses(run, torch::kCUDA, false);
+    // Twelve steps of Adam amplify float rounding a little; a wrong kernel is off by far more.
+    expect_close(cpu, cuda, 2e-3, run.name + " eager");
+  }
+}
+
+TEST_F(TrainingCudaTest, TheGraphReplaysTheEagerStep) {
+  for (const parrot::Run& run : suite_->runs) {
+    std::string mode;
+    const auto graphed = losses(run, torch::kCUDA, true, &mode);
+    const auto eager = losses(run, torch::kCUDA, false);
+    EXPECT_EQ(mode, "graph") << run.name;
+    expect_close(eager, graphed, 1e-4, run.name + " graph");
+  }
+}
+
+TEST_F(TrainingCudaTest, Bf16StaysNearFp32) {
+  for (const parrot::Run& run : suite_->runs) {
+    parrot::Run bf16 = run;
+    bf16.train.precision = "bf16";
+    const auto fp32 = losses(run, torch::kCUDA, true);
+    const auto low = losses(bf16, torch::kCUDA, true);
+    expect_close(fp32, low, 5e-2, run.name + " bf16");
+  }
+}
+
+TEST_F(TrainingCudaTest, AStoppedRunResumesOnCudaToTheSameNumbers) {
+  const parrot::Run& run = suite_->runs.front();
+  const RunResult straight = execute_run(run, suite_->registry, torch::kCUDA);
+  const auto checkpoint = dir_.path() / "run.ckpt";
+  int64_t asked = 0;
+  EXPECT_THROW(execute_run(run, suite_->registry, torch::kCUDA, {},
+                           {checkpoint, 0, [&] { return ++asked > 17; }}),
+               RunStopped);
+  const RunResult resumed =
+      execute_run(run, suite_->registry, torch::kCUDA, {}, {checkpoint, 0, {}});
+  ASSERT_EQ(straight.curve.size(), resumed.curve.size());
+  for (size_t i = 0; i < straight.curve.size(); ++i) {
+    EXPECT_EQ(straight.curve[i].examples_seen, resumed.curve[i].examples_seen);
+    EXPECT_NEAR(straight.curve[i].loss, resumed.curve[i].loss, 1e-4) << "curve point " << i;
+  }
+  EXPECT_EQ(straight.steps, resumed.steps);
+}
+
+}  // namespace
+}  // namespace parrot
