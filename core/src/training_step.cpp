@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <iostream>
+#include <optional>
 
 #ifdef PARROT_TORCH_CUDA
 #include "cuda_graph.hpp"
@@ -49,27 +50,34 @@ void clip_gradient_norm(const std::vector<torch::Tensor>& parameters, double max
   for (auto& grad : grads) grad.mul_(scale);
 }
 
+namespace {
+
+// Why the step cannot be captured, or nothing when it can.
+std::optional<std::string> why_not_graph(const torch::Device& device, bool graph,
+                                         torch::optim::Optimizer& optimizer) {
+  if (!device.is_cuda()) return "";  // plain "eager": graphs are a CUDA matter
+#ifdef PARROT_TORCH_CUDA
+  if (!graph) return " (graphs off)";
+  if (!dynamic_cast<DeviceLearningRate*>(&optimizer)) return " (the optimizer is not capturable)";
+  return std::nullopt;
+#else
+  (void)graph, (void)optimizer;
+  return " (this build has no CUDA graphs)";
+#endif
+}
+
+}  // namespace
+
 TrainingStep::TrainingStep(Model& model, torch::optim::Optimizer& optimizer,
                            const TrainSettings& train, const torch::Device& device, bool graph)
     : model_(model),
       optimizer_(optimizer),
       train_(train),
       device_(device),
-      parameters_(model.parameters()),
-      graph_wanted_(graph) {
-#ifdef PARROT_TORCH_CUDA
-  if (!device.is_cuda())
-    graph_wanted_ = false, mode_ = "eager";
-  else if (!graph)
-    mode_ = "eager (graphs off)";
-  else if (!dynamic_cast<DeviceLearningRate*>(&optimizer))
-    graph_wanted_ = false, mode_ = "eager (the optimizer is not capturable)";
-  else
-    mode_ = "eager (before capture)";
-#else
-  graph_wanted_ = false;
-  mode_ = device.is_cuda() ? "eager (this build has no CUDA graphs)" : "eager";
-#endif
+      parameters_(model.parameters()) {
+  const auto why_not = why_not_graph(device, graph, optimizer);
+  graph_wanted_ = !why_not;
+  mode_ = "eager" + why_not.value_or(" (before capture)");
 }
 
 TrainingStep::~TrainingStep() = default;

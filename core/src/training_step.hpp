@@ -46,7 +46,7 @@ class TrainingStep {
   std::vector<torch::Tensor> parameters_;
   torch::Tensor inputs_, targets_, mask_;  // the batch on the device, reused every step
   int64_t eager_steps_ = 0;
-  bool graph_wanted_;
+  bool graph_wanted_ = false;
   std::string mode_;
   std::unique_ptr<CudaGraph> graph_;
   torch::Tensor graph_loss_;
