@@ -10,18 +10,8 @@
 namespace parrot {
 namespace {
 
-std::string spell(const Example& example, const Vocabulary& vocabulary) {
-  std::string text;
-  for (int64_t token : example.tokens) text += vocabulary.names.at(token);
-  return text;
-}
-
-std::string spell_targets(const Example& example, const Vocabulary& vocabulary) {
-  std::string text;
-  for (size_t i = 0; i < example.tokens.size(); ++i)
-    text += example.target[i] ? vocabulary.names.at(example.tokens[i]) : "_";
-  return text;
-}
+using test::spell;
+using test::spell_targets;
 
 TEST(CopyTask, VocabularyIsTheLettersThenBeginSeparatorEndPad) {
   const copy::CopyTask task(26);
@@ -40,7 +30,7 @@ TEST(CopyTask, FormatAndTargetsTokenByToken) {
   const copy::CopyTask task(26);
   Rng rng(123);
   const Example example = task.sample(5, rng);
-  const std::string text = spell(example, task.vocabulary());
+  const std::string text = spell(example.tokens, task.vocabulary());
   ASSERT_EQ(text.size(), 13u);
   const std::string s = text.substr(1, 5);
   EXPECT_EQ(text, "$" + s + "|" + s + ".");

@@ -17,18 +17,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string spell(const Example& example, const Vocabulary& vocabulary) {
-  std::string text;
-  for (int64_t token : example.tokens) text += vocabulary.names.at(token);
-  return text;
-}
-
-std::string spell_targets(const Example& example, const Vocabulary& vocabulary) {
-  std::string text;
-  for (size_t i = 0; i < example.tokens.size(); ++i)
-    text += example.target[i] ? vocabulary.names.at(example.tokens[i]) : "_";
-  return text;
-}
+using test::spell;
+using test::spell_targets;
 
 // The string s of `$ s | s .`.
 std::vector<int64_t> string_of(const Example& example) {
@@ -60,7 +50,7 @@ TEST(DedupTask, FormatAndTargetsTokenByToken) {
   Rng rng(123);
   const Example example = task.sample(12, rng);
   const Vocabulary vocabulary = task.vocabulary();
-  const std::string text = spell(example, vocabulary);
+  const std::string text = spell(example.tokens, vocabulary);
   ASSERT_EQ(text.size(), 27u);
   const std::string s = text.substr(1, 12);
   EXPECT_EQ(text, "$" + s + "|" + s + ".");

@@ -29,18 +29,8 @@ using lookup::KeyAt;
 using ::testing::HasSubstr;
 using Tokens = std::vector<int64_t>;
 
-std::string spell(const Tokens& tokens, const Vocabulary& vocabulary) {
-  std::string text;
-  for (int64_t token : tokens) text += vocabulary.names.at(token);
-  return text;
-}
-
-std::string spell_targets(const Example& example, const Vocabulary& vocabulary) {
-  std::string text;
-  for (size_t i = 0; i < example.tokens.size(); ++i)
-    text += example.target[i] ? vocabulary.names.at(example.tokens[i]) : "_";
-  return text;
-}
+using test::spell;
+using test::spell_targets;
 
 Tokens slice(const Tokens& tokens, size_t from, size_t size) {
   return {tokens.begin() + from, tokens.begin() + from + size};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <parrot/params.hpp>
+#include <parrot/task.hpp>
 
 #include <gtest/gtest.h>
 
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace parrot::test {
 
@@ -28,6 +30,21 @@ inline Params params_with(const Schema& schema, const std::map<std::string, Valu
     values[key] = value;
   }
   return Params(owner, schema, values, {});
+}
+
+// Tokens as the text their names spell, e.g. "$ab|ab.".
+inline std::string spell(const std::vector<int64_t>& tokens, const Vocabulary& vocabulary) {
+  std::string text;
+  for (int64_t token : tokens) text += vocabulary.names.at(token);
+  return text;
+}
+
+// The example with every token that is not a target shown as "_".
+inline std::string spell_targets(const Example& example, const Vocabulary& vocabulary) {
+  std::string text;
+  for (size_t i = 0; i < example.tokens.size(); ++i)
+    text += example.target[i] ? vocabulary.names.at(example.tokens[i]) : "_";
+  return text;
 }
 
 // A fresh folder per test, removed at the end.

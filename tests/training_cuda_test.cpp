@@ -56,8 +56,7 @@ class TrainingCudaTest : public ::testing::Test {
                              std::string* mode = nullptr) {
     const Trainee trainee = make_trainee(run, suite_->registry, device);
     TrainingStep step(*trainee.model, *trainee.optimizer, run.train, device, graph);
-    BatchPrefetcher batches(training_batches(run, suite_->registry), Rng(1).state(), 2,
-                            device.is_cuda());
+    BatchPrefetcher batches = training_batches(run, suite_->registry, Rng(1).state(), device);
     std::vector<double> values;
     for (int i = 0; i < 12; ++i)
       values.push_back(step.run(batches.next().batch, run.train.learning_rate).item<double>());

@@ -326,19 +326,24 @@ int main(int argc, char** argv) {
                         "the results folder (default: results/<suite name>)");
   };
 
+  // Where and how the commands that train run their steps.
   std::string device;
+  bool no_graph = false;
+  auto add_training_options = [&](CLI::App* command) {
+    command->add_option("--device", device, "override the suite's device")
+        ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+    command->add_flag(
+        "--no-graph", no_graph,
+        "on CUDA, run every training step eagerly instead of replaying it from a CUDA graph");
+  };
+
   bool fresh = false;
   CLI::App* run_command = app.add_subcommand("run", "train and evaluate the runs of a suite");
   run_command->add_option("suite", arguments.file,
                           "the suite file (default: suites/quickstart.toml)");
-  run_command->add_option("--device", device, "override the suite's device")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run_command->add_flag("--fresh", fresh,
                         "ignore earlier results and checkpoints: run every selected run again");
-  bool no_graph = false;
-  const char* no_graph_help =
-      "on CUDA, run every training step eagerly instead of replaying it from a CUDA graph";
-  run_command->add_flag("--no-graph", no_graph, no_graph_help);
+  add_training_options(run_command);
   add_suite_options(run_command);
   add_plugin_option(run_command);
 
@@ -360,9 +365,7 @@ int main(int argc, char** argv) {
                    "untimed steps first (the CUDA graph is captured in these)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  bench_command->add_option("--device", device, "override the suite's device")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  bench_command->add_flag("--no-graph", no_graph, no_graph_help);
+  add_training_options(bench_command);
   bench_command->add_option("--json", bench_json, "also write the results to this JSON file");
   add_suite_options(bench_command);
   add_plugin_option(bench_command);

@@ -29,8 +29,8 @@ BenchResult bench_run(const Run& run, const Registry& registry, const torch::Dev
   const Trainee trainee = make_trainee(run, registry, device);
   reset_peak_memory(device);  // the peak from here on counts the weights, which stay
   const PrecisionScope precision(run.train.precision, device);
-  BatchPrefetcher batches(training_batches(run, registry),
-                          Rng(static_cast<uint64_t>(run.seed)).state(), 4, device.is_cuda());
+  BatchPrefetcher batches =
+      training_batches(run, registry, Rng(static_cast<uint64_t>(run.seed)).state(), device);
   TrainingStep step(*trainee.model, *trainee.optimizer, run.train, device, settings.cuda_graph);
 
   BenchResult result{};

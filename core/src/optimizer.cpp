@@ -105,24 +105,20 @@ class Fused : public Base, public DeviceLearningRate {
   std::unordered_map<void*, torch::Tensor> steps_;
 };
 
+#endif
+
+// Fused on CUDA where this LibTorch has the kernels, LibTorch's own optimizer elsewhere.
 template <class Plain, class Options>
 std::unique_ptr<torch::optim::Optimizer> build(
     std::vector<torch::optim::OptimizerParamGroup> groups, const Options& defaults,
     const torch::Device& device) {
+#if PARROT_TORCH_AT_LEAST(2, 4)
   if (device.is_cuda()) return std::make_unique<Fused<Plain>>(std::move(groups), defaults);
-  return std::make_unique<Plain>(std::move(groups), defaults);
-}
-
 #else
-
-template <class Plain, class Options>
-std::unique_ptr<torch::optim::Optimizer> build(
-    std::vector<torch::optim::OptimizerParamGroup> groups, const Options& defaults,
-    const torch::Device& /*device*/) {
+  (void)device;
+#endif
   return std::make_unique<Plain>(std::move(groups), defaults);
 }
-
-#endif
 
 }  // namespace
 

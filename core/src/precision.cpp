@@ -7,12 +7,9 @@
 #include <ATen/Context.h>
 
 namespace parrot {
-PrecisionScope::PrecisionScope(const std::string& precision, const torch::Device& device)
-    : device_type_(device.type()) {
+PrecisionScope::PrecisionScope(const std::string& precision, const torch::Device& device) {
   if (precision == "bf16") {
-    autocast_ = true;
-    previous_autocast_ = autocast_state(device_type_);
-    set_autocast_state(device_type_, {true, at::kBFloat16});
+    autocast_.emplace(device.type(), AutocastState{true, at::kBFloat16});
     // The cache keeps each weight's bfloat16 copy until autocast is left, which here is after
     // the run: with it on, every step after the first would compute with the first step's
     // weights. It also may not span a CUDA graph capture.
@@ -27,9 +24,6 @@ PrecisionScope::PrecisionScope(const std::string& precision, const torch::Device
 }
 
 PrecisionScope::~PrecisionScope() {
-  if (autocast_) {
-    set_autocast_state(device_type_, previous_autocast_);
-  }
   if (tf32_) {
     at::globalContext().setAllowTF32CuBLAS(previous_tf32_cublas_);
     at::globalContext().setAllowTF32CuDNN(previous_tf32_cudnn_);

@@ -20,11 +20,9 @@ class PrecisionScope {
   PrecisionScope& operator=(const PrecisionScope&) = delete;
 
  private:
-  torch::DeviceType device_type_;
-  bool autocast_ = false;
-  bool tf32_ = false;
-  AutocastState previous_autocast_;
+  std::optional<AutocastGuard> autocast_;
   std::optional<AutocastCacheOff> cache_off_;
+  bool tf32_ = false;
   bool previous_tf32_cublas_ = false;
   bool previous_tf32_cudnn_ = false;
 };

@@ -99,14 +99,18 @@ Trainee make_trainee(const Run& run, const Registry& registry, const torch::Devi
   return trainee;
 }
 
-BatchPrefetcher::Sampler training_batches(const Run& run, const Registry& registry) {
+BatchPrefetcher training_batches(const Run& run, const Registry& registry,
+                                 const BatchPrefetcher::RngState& start,
+                                 const torch::Device& device) {
   // A task of its own: the sampler runs on the data thread.
   const std::shared_ptr<const Task> task = registry.make_task(run.task.component, run.task.params);
   const TrainSettings train = run.train;
-  return [task, train](Rng& rng) {
-    return pack_training_rows(*task, rng, train.batch_size, train.context_length + 1,
-                              train.min_length, train.max_length);
-  };
+  return BatchPrefetcher(
+      [task, train](Rng& rng) {
+        return pack_training_rows(*task, rng, train.batch_size, train.context_length + 1,
+                                  train.min_length, train.max_length);
+      },
+      start, kBatchesAhead, device.is_cuda());
 }
 
 std::vector<int64_t> curve_steps(int64_t points, int64_t budget) {
@@ -167,8 +171,7 @@ RunResult execute_run(const Run& run, const Registry& registry, const torch::Dev
 
   // The loop keeps the data generator's state as of the last batch it trained on, which is
   // what a checkpoint must resume from.
-  BatchPrefetcher batches(training_batches(run, registry), state.data_rng, kBatchesAhead,
-                          device.is_cuda());
+  BatchPrefetcher batches = training_batches(run, registry, state.data_rng, device);
   TrainingStep step(*model, *optimizer, train, device, cuda_graph);
 
   auto last_checkpoint = Clock::now();

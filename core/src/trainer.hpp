@@ -88,8 +88,11 @@ struct Trainee {
 };
 Trainee make_trainee(const Run& run, const Registry& registry, const torch::Device& device);
 
-// Draws the run's packed training batches, from a task instance of its own (for the data thread).
-BatchPrefetcher::Sampler training_batches(const Run& run, const Registry& registry);
+// The run's packed training batches, drawn ahead on a data thread (from a task instance of its
+// own) with the generator starting in state `start`; pinned for a CUDA `device`.
+BatchPrefetcher training_batches(const Run& run, const Registry& registry,
+                                 const BatchPrefetcher::RngState& start,
+                                 const torch::Device& device);
 
 // Trains and evaluates `run`. With a checkpoint file that exists, resumes from it. Throws
 // RunStopped when the policy's stop asked for it (after saving). `cuda_graph`: on CUDA, replay
