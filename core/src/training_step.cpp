@@ -3,6 +3,7 @@
 #include "training_step.hpp"
 
 #include "optimizer.hpp"
+#include <parrot/torch_version.hpp>
 
 #include <torch/nn/functional/loss.h>
 #include <torch/torch.h>
@@ -37,17 +38,28 @@ torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Ten
   return (per_token * counted).sum() / counted.sum().clamp_min(1);
 }
 
+namespace {
+
+std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& parameter : parameters)
+    if (parameter.grad().defined()) grads.push_back(parameter.grad());
+  return grads;
+}
+
+}  // namespace
+
 void clip_gradient_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
-  std::vector<torch::Tensor> grads, norms;
-  for (const auto& parameter : parameters) {
-    if (!parameter.grad().defined()) continue;
-    grads.push_back(parameter.grad());
-    norms.push_back(parameter.grad().norm());
-  }
+  std::vector<torch::Tensor> grads = gradients_of(parameters);
   if (grads.empty()) return;
-  const torch::Tensor total = torch::stack(norms).norm();
+  // Multi-tensor kernels: a per-parameter norm and scale would launch two kernels a tensor.
+  const torch::Tensor total = torch::stack(at::_foreach_norm(grads)).norm();
   const torch::Tensor scale = (max_norm / (total + 1e-6)).clamp_max(1.0);
-  for (auto& grad : grads) grad.mul_(scale);
+#if PARROT_TORCH_AT_LEAST(2, 1)
+  at::_foreach_mul_(grads, scale);
+#else
+  for (auto& grad : grads) grad.mul_(scale);  // 1.13 has no foreach product with a tensor
+#endif
 }
 
 namespace {
@@ -83,8 +95,7 @@ TrainingStep::TrainingStep(Model& model, torch::optim::Optimizer& optimizer,
 TrainingStep::~TrainingStep() = default;
 
 torch::Tensor TrainingStep::forward_backward_update() {
-  for (auto& parameter : parameters_)
-    if (parameter.grad().defined()) parameter.grad().zero_();
+  if (auto grads = gradients_of(parameters_); !grads.empty()) at::_foreach_zero_(grads);
   const torch::Tensor loss = masked_cross_entropy(model_.forward(inputs_), targets_, mask_);
   loss.backward();
   if (train_.grad_clip > 0) clip_gradient_norm(parameters_, train_.grad_clip);
