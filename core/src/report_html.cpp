@@ -340,7 +340,7 @@ std::string html_report(const ResultsFolder& results, const std::vector<Verdict>
   for (const auto& chart : charts) {
     out << "<h2>" << xml_escape(chart.title) << "</h2>\n<div class=\"chart\" id=\"" << chart.id
         << "\"></div>\n";
-    specs.push_back({{"id", chart.id}, {"spec", chart.spec}});
+    specs.push_back({{"id", chart.id}, {"title", chart.title}, {"spec", chart.spec}});
   }
   out << "<script type=\"application/json\" id=\"parrot-charts\">" << json_in_script(specs)
       << "</script>\n<script>" << kRenderScript << "</script>\n</body>\n</html>\n";
