@@ -109,6 +109,7 @@ TEST(TransformerTest, AttentionIsSoftmaxOfScaledScoresPlusTheBias) {
     PositionalOptions options;
     options.scheme = scheme;
     options.heads = heads;
+    options.head_dim = head_dim;
     options.rotary_dims = 2;
     options.windows = {1, 3, 0, 2};
     CausalSelfAttention attention(d_model, heads);
@@ -250,7 +251,8 @@ TEST(TransformerTest, RotaryScoresDependOnlyOnRelativePosition) {
   torch::manual_seed(5);
   const int64_t head_dim = 8;
   const int64_t length = 40;
-  const auto tables = rotary_tables(/*rotary_dims=*/4, /*base=*/10000.0, length, torch::kCPU);
+  const auto tables =
+      rotary_tables(/*rotary_dims=*/4, head_dim, /*base=*/10000.0, length, torch::kCPU);
   const auto query = torch::randn({head_dim});
   const auto key = torch::randn({head_dim});
   const auto rotated_query = apply_rotary(query.expand({length, head_dim}), tables);
@@ -270,6 +272,25 @@ TEST(TransformerTest, RotaryScoresDependOnlyOnRelativePosition) {
   EXPECT_TRUE(torch::allclose(rotated_query[0], query));
 }
 
+// The tables' rotation is GPT-NeoX's, written out: the leading dims split in two halves (x1, x2)
+// become (x1 cos - x2 sin, x2 cos + x1 sin) at angles position * base^(-2i/rotary_dims); the rest
+// pass through.
+TEST(TransformerTest, RotaryIsGptNeoxRotateHalfOnTheLeadingDims) {
+  torch::manual_seed(3);
+  const int64_t rotary = 4, half = 2, head_dim = 10, length = 7;
+  const double base = 10000.0;
+  const auto x = torch::randn({2, 3, length, head_dim});
+  const auto frequency = torch::pow(base, -torch::arange(0, rotary, 2).to(torch::kFloat) / rotary);
+  const auto angles = torch::arange(length).to(torch::kFloat).unsqueeze(1) * frequency;
+  const auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+  const auto expected =
+      torch::cat({x1 * angles.cos() - x2 * angles.sin(), x2 * angles.cos() + x1 * angles.sin(),
+                  x.narrow(-1, rotary, head_dim - rotary)},
+                 -1);
+  const auto tables = rotary_tables(rotary, head_dim, base, length, torch::kCPU);
+  EXPECT_TRUE(torch::allclose(apply_rotary(x, tables), expected, 1e-5, 1e-6));
+}
+
 // In the model, RoPE must rotate both queries and keys: then shifting every position by the
 // same amount leaves attention unchanged, while dropping the rotation changes it.
 TEST(TransformerTest, RopeAttentionSeesOnlyRelativePositions) {
@@ -279,14 +300,17 @@ TEST(TransformerTest, RopeAttentionSeesOnlyRelativePositions) {
   PositionalOptions rope;
   rope.scheme = Positional::kRope;
   rope.heads = 2;
+  rope.head_dim = 8;
   rope.rotary_dims = 4;
   const int64_t length = 6;
   const auto x = torch::randn({2, length, 16});
   const auto at = [&](int64_t offset) {
     PositionEncoding positions;
     positions.bias = attention_bias(rope, length, torch::kCPU);
-    const auto tables = rotary_tables(rope.rotary_dims, 10000.0, offset + length, torch::kCPU);
-    positions.rotary = {tables.cos.narrow(0, offset, length), tables.sin.narrow(0, offset, length)};
+    const auto tables =
+        rotary_tables(rope.rotary_dims, rope.head_dim, 10000.0, offset + length, torch::kCPU);
+    positions.rotary = {tables.cos.narrow(0, offset, length), tables.sin.narrow(0, offset, length),
+                        tables.partner};
     return attention(x, positions);
   };
   EXPECT_TRUE(torch::allclose(at(0), at(9), 1e-4, 1e-5));

@@ -27,13 +27,13 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x,
   // [batch, length, 3 * d_model] -> [3, batch, heads, length, head_dim]
   const auto projected =
       qkv(x).view({batch, length, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});
-  auto query = projected[0];
-  auto key = projected[1];
+  // Queries and keys rotate together: one set of kernels instead of two.
+  const auto query_key = positions.rotary.cos.defined()
+                             ? apply_rotary(projected.narrow(0, 0, 2), positions.rotary)
+                             : projected.narrow(0, 0, 2);
+  const auto query = query_key[0];
+  const auto key = query_key[1];
   const auto value = projected[2];
-  if (positions.rotary.cos.defined()) {
-    query = apply_rotary(query, positions.rotary);
-    key = apply_rotary(key, positions.rotary);
-  }
 
 #if PARROT_TORCH_AT_LEAST(2, 4)
   // The default scale is 1 / sqrt(head_dim).

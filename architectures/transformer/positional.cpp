@@ -70,24 +70,27 @@ torch::Tensor attention_bias(const PositionalOptions& options, int64_t length,
   TORCH_CHECK(false, "attention_bias: unknown positional scheme");
 }
 
-RotaryTables rotary_tables(int64_t rotary_dims, double base, int64_t length, torch::Device device) {
+RotaryTables rotary_tables(int64_t rotary_dims, int64_t head_dim, double base, int64_t length,
+                           torch::Device device) {
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat).device(device);
+  const auto long_options = torch::TensorOptions().dtype(torch::kLong).device(device);
+  const int64_t half = rotary_dims / 2;
+  const int64_t passing = head_dim - rotary_dims;
   const auto inverse_frequency =
       torch::pow(base, -torch::arange(0, rotary_dims, 2, float_options) / rotary_dims);
   const auto angles =
       torch::arange(length, float_options).unsqueeze(1) * inverse_frequency.unsqueeze(0);
-  const auto duplicated = torch::cat({angles, angles}, -1);
-  return {duplicated.cos(), duplicated.sin()};
+  const auto ones = torch::ones({length, passing}, float_options);
+  const auto zeros = torch::zeros({length, passing}, float_options);
+  return {torch::cat({angles.cos(), angles.cos(), ones}, -1),
+          torch::cat({-angles.sin(), angles.sin(), zeros}, -1),
+          torch::cat({torch::arange(half, rotary_dims, long_options),
+                      torch::arange(0, half, long_options),
+                      torch::arange(rotary_dims, head_dim, long_options)})};
 }
 
 torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& tables) {
-  const int64_t dims = tables.cos.size(-1);
-  const int64_t half = dims / 2;
-  const auto rotating = x.narrow(-1, 0, dims);
-  const auto passing = x.narrow(-1, dims, x.size(-1) - dims);
-  const auto rotated_half =
-      torch::cat({-rotating.narrow(-1, half, half), rotating.narrow(-1, 0, half)}, -1);
-  return torch::cat({rotating * tables.cos + rotated_half * tables.sin, passing}, -1);
+  return torch::addcmul(x * tables.cos, x.index_select(-1, tables.partner), tables.sin);
 }
 
 PositionEncoding encode_positions(const PositionalOptions& options, int64_t length,
@@ -96,7 +99,8 @@ PositionEncoding encode_positions(const PositionalOptions& options, int64_t leng
   encoding.bias = attention_bias(options, length, device);
   encoding.causal_only = options.scheme == Positional::kRope || options.scheme == Positional::kNope;
   if (options.scheme == Positional::kRope)
-    encoding.rotary = rotary_tables(options.rotary_dims, options.rotary_base, length, device);
+    encoding.rotary =
+        rotary_tables(options.rotary_dims, options.head_dim, options.rotary_base, length, device);
   return encoding;
 }
 

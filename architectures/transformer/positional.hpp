@@ -14,6 +14,7 @@ enum class Positional { kRope, kNope, kAlibi, kHardAlibi };
 struct PositionalOptions {
   Positional scheme = Positional::kNope;
   int64_t heads = 1;
+  int64_t head_dim = 0;          // kRope: dims of each head
   int64_t rotary_dims = 0;       // kRope: leading dims of each head that rotate; even, >= 2
   double rotary_base = 10000;    // kRope
   std::vector<int64_t> windows;  // kHardAlibi: one per head; 0 = unbounded
@@ -35,15 +36,21 @@ int64_t rotary_dims(int64_t head_dim, double fraction);
 torch::Tensor attention_bias(const PositionalOptions& options, int64_t length,
                              torch::Device device);
 
-// Rotary tables for positions 0..length-1, [length, rotary_dims] each: the angles
-// position * base^(-2i/rotary_dims), duplicated across the two halves (GPT-NeoX rotate_half).
+// Rotary tables for positions 0..length-1 over the whole head, so that the rotation is three
+// elementwise kernels with simple backwards (no narrow or cat, a few microseconds each on a GPU):
+//   rotated = x * cos + x[..., partner] * sin
+// On the first rotary_dims, cos and sin hold the angles position * base^(-2i/rotary_dims),
+// duplicated across the two halves (GPT-NeoX rotate_half: partner swaps the halves, sin is
+// negated on the first); past rotary_dims, cos = 1 and sin = 0, so those dims pass through.
 struct RotaryTables {
-  torch::Tensor cos;
-  torch::Tensor sin;
+  torch::Tensor cos;      // [length, head_dim]
+  torch::Tensor sin;      // [length, head_dim]
+  torch::Tensor partner;  // [head_dim], long: the dim each dim is rotated with
 };
-RotaryTables rotary_tables(int64_t rotary_dims, double base, int64_t length, torch::Device device);
+RotaryTables rotary_tables(int64_t rotary_dims, int64_t head_dim, double base, int64_t length,
+                           torch::Device device);
 
-// Rotates the first rotary_dims of x [..., length, head_dim]; the other dims pass through.
+// Rotates x [..., length, head_dim] (queries and keys may be stacked in front).
 torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& tables);
 
 // What every layer of one forward pass shares, built once for the pass's length and device.

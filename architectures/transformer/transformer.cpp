@@ -97,6 +97,7 @@ std::shared_ptr<Model> make(const Params& params, int64_t vocabulary_size) {
   if (!(rotary_fraction > 0.0 && rotary_fraction <= 1.0))
     params.fail("rotary_fraction", "must be in (0, 1]");
   if (positional.scheme == Positional::kRope) {
+    positional.head_dim = head_dim;
     positional.rotary_dims = rotary_dims(head_dim, rotary_fraction);
     if (positional.rotary_dims < 2)
       params.fail("rotary_fraction", "rotates " + std::to_string(positional.rotary_dims) +
