@@ -1,14 +1,15 @@
 // Micro-benchmarks of the training loop's parts on CPU: packing copy examples into rows, and one
-// Transformer training step (forward, masked loss, backward, AdamW) per positional scheme.
+// Transformer training step per positional scheme: the TrainingStep `suite run` trains with
+// (forward, masked loss, backward, clipping, AdamW).
 
 #include "batching.hpp"
 #include "copy.hpp"
 #include "cpu_runtime.hpp"
+#include "optimizer.hpp"
+#include "training_step.hpp"
 #include "transformer.hpp"
 
 #include <benchmark/benchmark.h>
-#include <torch/nn/functional/loss.h>
-#include <torch/optim/adamw.h>
 
 namespace parrot {
 namespace {
@@ -36,19 +37,20 @@ void BM_TransformerTrainStep(benchmark::State& state) {
   values["positional"] = std::string(kSchemes[state.range(0)]);
   values["d_model"] = static_cast<int64_t>(state.range(1));
   const auto model = transformer::make(Params("bench", schema, values, {}), 30);
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  TrainSettings train{};  // what a suite trains with by default: AdamW, clipping at 1.0
+  train.optimizer = "adamw";
+  train.precision = "fp32";
+  train.learning_rate = 1e-3;
+  train.weight_decay = 0.1;
+  train.adam_beta1 = 0.9;
+  train.adam_beta2 = 0.999;
+  train.grad_clip = 1.0;
+  const auto optimizer = make_optimizer(*model, train, torch::kCPU);
+  TrainingStep step(*model, *optimizer, train, torch::kCPU, /*graph=*/false);
   const copy::CopyTask task(26);
   Rng rng(0);
   const Batch batch = pack_training_rows(task, rng, kRows, kContext + 1, 5, 20);
-  for (auto _ : state) {
-    optimizer.zero_grad();
-    const auto logits = model->forward(batch.inputs);
-    const auto loss =
-        torch::nn::functional::cross_entropy(logits.reshape({-1, 30}), batch.targets.reshape({-1}));
-    loss.backward();
-    optimizer.step();
-    benchmark::DoNotOptimize(loss.item<float>());
-  }
+  for (auto _ : state) benchmark::DoNotOptimize(step.run(batch, 1e-3).item<float>());
   state.SetLabel(kSchemes[state.range(0)]);
   state.SetItemsProcessed(state.iterations() * kRows * kContext);  // tokens
 }
