@@ -82,8 +82,9 @@ RotaryTables rotary_tables(int64_t rotary_dims, int64_t head_dim, double base, i
       torch::arange(length, float_options).unsqueeze(1) * inverse_frequency.unsqueeze(0);
   const auto ones = torch::ones({length, passing}, float_options);
   const auto zeros = torch::zeros({length, passing}, float_options);
-  return {torch::cat({angles.cos(), angles.cos(), ones}, -1),
-          torch::cat({-angles.sin(), angles.sin(), zeros}, -1),
+  const auto cos = angles.cos();
+  const auto sin = angles.sin();
+  return {torch::cat({cos, cos, ones}, -1), torch::cat({-sin, sin, zeros}, -1),
           torch::cat({torch::arange(half, rotary_dims, long_options),
                       torch::arange(0, half, long_options),
                       torch::arange(rotary_dims, head_dim, long_options)})};

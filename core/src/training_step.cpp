@@ -2,8 +2,8 @@
 
 #include "training_step.hpp"
 
-#include "optimizer.hpp"
 #include <parrot/torch_version.hpp>
+#include "optimizer.hpp"
 
 #include <torch/nn/functional/loss.h>
 #include <torch/torch.h>
@@ -26,43 +26,12 @@ namespace {
 // the others let lazily initialized libraries (cuBLAS workspaces, autotuners) settle.
 constexpr int64_t kStepsBeforeCapture = 3;
 
-}  // namespace
-
-torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
-                                   const torch::Tensor& mask) {
-  namespace F = torch::nn::functional;
-  const torch::Tensor per_token =
-      F::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat),
-                       targets.reshape({-1}), F::CrossEntropyFuncOptions().reduction(torch::kNone));
-  const torch::Tensor counted = mask.reshape({-1}).to(per_token.dtype());
-  return (per_token * counted).sum() / counted.sum().clamp_min(1);
-}
-
-namespace {
-
 std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& parameters) {
   std::vector<torch::Tensor> grads;
   for (const auto& parameter : parameters)
     if (parameter.grad().defined()) grads.push_back(parameter.grad());
   return grads;
 }
-
-}  // namespace
-
-void clip_gradient_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
-  std::vector<torch::Tensor> grads = gradients_of(parameters);
-  if (grads.empty()) return;
-  // Multi-tensor kernels: a per-parameter norm and scale would launch two kernels a tensor.
-  const torch::Tensor total = torch::stack(at::_foreach_norm(grads)).norm();
-  const torch::Tensor scale = (max_norm / (total + 1e-6)).clamp_max(1.0);
-#if PARROT_TORCH_AT_LEAST(2, 1)
-  at::_foreach_mul_(grads, scale);
-#else
-  for (auto& grad : grads) grad.mul_(scale);  // 1.13 has no foreach product with a tensor
-#endif
-}
-
-namespace {
 
 // Why the step cannot be captured, or nothing when it can.
 std::optional<std::string> why_not_graph(const torch::Device& device, bool graph,
@@ -79,6 +48,29 @@ std::optional<std::string> why_not_graph(const torch::Device& device, bool graph
 }
 
 }  // namespace
+
+torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
+                                   const torch::Tensor& mask) {
+  namespace F = torch::nn::functional;
+  const torch::Tensor per_token =
+      F::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat),
+                       targets.reshape({-1}), F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  const torch::Tensor counted = mask.reshape({-1}).to(per_token.dtype());
+  return (per_token * counted).sum() / counted.sum().clamp_min(1);
+}
+
+void clip_gradient_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
+  std::vector<torch::Tensor> grads = gradients_of(parameters);
+  if (grads.empty()) return;
+  // Multi-tensor kernels: a per-parameter norm and scale would launch two kernels a tensor.
+  const torch::Tensor total = torch::stack(at::_foreach_norm(grads)).norm();
+  const torch::Tensor scale = (max_norm / (total + 1e-6)).clamp_max(1.0);
+#if PARROT_TORCH_AT_LEAST(2, 1)
+  at::_foreach_mul_(grads, scale);
+#else
+  for (auto& grad : grads) grad.mul_(scale);  // 1.13 has no foreach product with a tensor
+#endif
+}
 
 TrainingStep::TrainingStep(Model& model, torch::optim::Optimizer& optimizer,
                            const TrainSettings& train, const torch::Device& device, bool graph)
