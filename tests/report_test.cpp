@@ -20,6 +20,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 namespace parrot {
 namespace {
@@ -58,9 +59,9 @@ nlohmann::json run_record(const std::string& id, const std::string& name,
 }
 
 nlohmann::json length_record(int64_t length, int64_t state_bits, int64_t correct,
-                             double char_accuracy) {
+                             double char_accuracy, const std::string& task = "copy") {
   return {{"record", "length"},
-          {"task", "copy"},
+          {"task", task},
           {"length", length},
           {"state_bits", state_bits},
           {"memory_bits", length * std::log2(26.0)},
@@ -461,6 +462,36 @@ TEST_F(DemoFolder, HtmlChartsCarryTheGroupedData) {
   EXPECT_EQ(rows[4]["series"], "memory bound");
   EXPECT_EQ(rows[4]["length"], 16);
   EXPECT_NEAR(rows[4]["value"].get<double>(), std::exp2(40 - 2 * kCopyBits8), 1e-20);
+}
+
+TEST(ReportHtml, TasksEvaluatedAtOneSharedLengthGetOneChartByTask) {
+  test::TempDir dir;
+  for (const auto& [id, architecture, dedup_correct] :
+       {std::tuple{"r", "rope", 60}, std::tuple{"h", "hard_alibi", 16}}) {
+    nlohmann::json run =
+        run_record(id, std::string(architecture) + "/copy/seed0", architecture, 0, kNeverReached);
+    run["eval_tasks"] = {"copy", "dedup4"};
+    write_records(dir, id,
+                  {run, length_record(8, 4096, 64, 1.0),
+                   length_record(8, 4096, dedup_correct, 0.9, "dedup4")});
+  }
+  // One point per task and architecture would make two one-point length charts: instead, one
+  // chart of accuracy against the task, in the runs' order of tasks.
+  const auto charts = report_charts(load_results(dir.path()));
+  ASSERT_EQ(charts.size(), 1u);
+  EXPECT_EQ(charts[0].title, "copy: accuracy by evaluation task at length 8");
+  const auto& spec = charts[0].spec;
+  EXPECT_EQ(spec["layer"][0]["encoding"]["x"]["sort"], nlohmann::json({"copy", "dedup4"}));
+  const auto& rows = spec["data"]["values"];
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[1]["architecture"], "hard_alibi");  // without suite.json, in name order
+  EXPECT_EQ(rows[1]["eval_task"], "dedup4");
+  EXPECT_EQ(rows[1]["value"], 16 / 64.0);
+  EXPECT_LT(rows[1]["low"].get<double>(), 0.25);
+  EXPECT_GT(rows[1]["high"].get<double>(), 0.25);
+  EXPECT_EQ(rows[3]["architecture"], "rope");
+  EXPECT_EQ(rows[3]["eval_task"], "dedup4");
+  EXPECT_EQ(rows[3]["value"], 60 / 64.0);
 }
 
 TEST(ReportHtml, NamesAndLibrariesCannotEndTheirScriptElements) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -72,6 +73,12 @@ nlohmann::json length_axis(const std::string& field, const std::set<int64_t>& le
           {"title", "length (log scale)"}};
 }
 
+// One colour per group, and room in the legend for names that carry their sweep
+// ("transformer@positional=hard_alibi"), which vega-lite would cut at 160 pixels.
+nlohmann::json architecture_color() {
+  return {{"field", "architecture"}, {"type", "nominal"}, {"legend", {{"labelLimit", 400}}}};
+}
+
 nlohmann::json sample_efficiency_spec(const std::vector<RunGroup>& groups, int64_t length) {
   nlohmann::json values = nlohmann::json::array();
   for (const auto& group : groups)
@@ -105,7 +112,7 @@ nlohmann::json sample_efficiency_spec(const std::vector<RunGroup>& groups, int64
               {"type", "quantitative"},
               {"scale", {{"domain", {0, 1}}}},
               {"title", "string accuracy (mean over seeds)"}}},
-            {"color", {{"field", "architecture"}, {"type", "nominal"}}},
+            {"color", architecture_color()},
             {"order", {{"field", "step"}, {"type", "quantitative"}}},
             {"tooltip", tooltip}}}};
 }
@@ -145,7 +152,7 @@ nlohmann::json length_generalization_spec(const std::vector<RunGroup>& groups,
                             {"type", "quantitative"},
                             {"scale", {{"domain", {0, 1}}}},
                             {"title", "string accuracy (mean over seeds)"}};
-  const nlohmann::json color = {{"field", "architecture"}, {"type", "nominal"}};
+  const nlohmann::json color = architecture_color();
   const nlohmann::json accuracy_only = {
       {"filter", {{"field", "series"}, {"equal", kAccuracySeries}}}};
   const nlohmann::json data = {{"values", values}};
@@ -205,6 +212,57 @@ nlohmann::json length_generalization_spec(const std::vector<RunGroup>& groups,
            {"y", {{"field", "low"}, {"type", "quantitative"}, {"scale", {{"domain", {0, 1}}}}}},
            {"y2", {{"field", "high"}}},
            {"color", color}}}}}}};
+}
+
+// One length, several evaluation tasks (copy and its duplicated n-gram variants, say): accuracy
+// against the task, in the order the runs list the tasks, which is where the probe's trend shows.
+nlohmann::json evaluation_tasks_spec(const std::vector<RunGroup>& groups,
+                                     const std::vector<std::string>& eval_tasks, int64_t length) {
+  nlohmann::json values = nlohmann::json::array();
+  for (const auto& group : groups)
+    for (const auto& summary : summarize_lengths(group))
+      if (summary.length == length)
+        values.push_back({{"architecture", group.label},
+                          {"eval_task", summary.task},
+                          {"value", summary.mean_accuracy},
+                          {"char_accuracy", summary.mean_char_accuracy},
+                          {"low", summary.interval.low},
+                          {"high", summary.interval.high},
+                          {"seeds", summary.runs}});
+  const nlohmann::json x = {{"field", "eval_task"},
+                            {"type", "ordinal"},
+                            {"sort", eval_tasks},
+                            {"title", "evaluation task"}};
+  const nlohmann::json y = {{"field", "value"},
+                            {"type", "quantitative"},
+                            {"scale", {{"domain", {0, 1}}}},
+                            {"title", "string accuracy (mean over seeds)"}};
+  const nlohmann::json color = architecture_color();
+  return {{"$schema", kSchema},
+          {"width", 520},
+          {"height", 300},
+          {"data", {{"values", values}}},
+          {"layer",
+           {{{"mark", {{"type", "line"}, {"point", {{"filled", true}}}}},
+             {"encoding",
+              {{"x", x},
+               {"y", y},
+               {"color", color},
+               {"tooltip",
+                {{{"field", "architecture"}},
+                 {{"field", "eval_task"}, {"title", "evaluation task"}},
+                 {{"field", "value"}, {"format", ".3g"}},
+                 {{"field", "low"}, {"format", ".3f"}, {"title", "Wilson low"}},
+                 {{"field", "high"}, {"format", ".3f"}, {"title", "Wilson high"}},
+                 {{"field", "char_accuracy"}, {"format", ".3f"}, {"title", "char accuracy"}},
+                 {{"field", "seeds"}}}}}}},
+            // 95% Wilson intervals over the seeds' pooled examples.
+            {{"mark", {{"type", "rule"}, {"opacity", 0.6}}},
+             {"encoding",
+              {{"x", x},
+               {"y", {{"field", "low"}, {"type", "quantitative"}, {"scale", {{"domain", {0, 1}}}}}},
+               {"y2", {{"field", "high"}}},
+               {"color", color}}}}}}};
 }
 
 const char* const kStyle = R"(
@@ -277,22 +335,37 @@ std::vector<Chart> report_charts(const ResultsFolder& results) {
     std::vector<RunGroup> trained_on_task;
     std::set<int64_t> curve_lengths;
     std::vector<std::string> eval_tasks;
+    std::map<std::string, std::set<int64_t>> lengths_of;   // evaluation task -> its lengths
+    std::map<int64_t, std::vector<std::string>> tasks_at;  // length -> tasks, in eval_tasks order
     for (const auto& group : groups) {
       if (group.task != task) continue;
       trained_on_task.push_back(group);
       for (const auto* run : group.runs) {
         for (const auto& point : run->curve) curve_lengths.insert(point.length);
-        for (const auto& record : run->lengths)
+        for (const auto& record : run->lengths) {
           if (std::find(eval_tasks.begin(), eval_tasks.end(), record.task) == eval_tasks.end())
             eval_tasks.push_back(record.task);
+          lengths_of[record.task].insert(record.length);
+        }
       }
     }
+    for (const auto& eval_task : eval_tasks)
+      for (int64_t length : lengths_of[eval_task]) tasks_at[length].push_back(eval_task);
+
     for (int64_t length : curve_lengths)
       add(task + ": sample efficiency at length " + std::to_string(length),
           sample_efficiency_spec(trained_on_task, length));
-    for (const auto& eval_task : eval_tasks)
+    for (const auto& eval_task : eval_tasks) {
+      // A task evaluated at one length that other tasks share is a point of the chart below.
+      const auto& lengths = lengths_of[eval_task];
+      if (lengths.size() == 1 && tasks_at[*lengths.begin()].size() > 1) continue;
       add(task + ": length generalization on " + eval_task,
           length_generalization_spec(trained_on_task, eval_task));
+    }
+    for (const auto& [length, tasks] : tasks_at)
+      if (tasks.size() > 1)
+        add(task + ": accuracy by evaluation task at length " + std::to_string(length),
+            evaluation_tasks_spec(trained_on_task, tasks, length));
   }
   return charts;
 }
