@@ -464,8 +464,9 @@ TEST_F(DemoFolder, HtmlChartsCarryTheGroupedData) {
   EXPECT_NEAR(rows[4]["value"].get<double>(), std::exp2(40 - 2 * kCopyBits8), 1e-20);
 }
 
-TEST(ReportHtml, TasksEvaluatedAtOneSharedLengthGetOneChartByTask) {
-  test::TempDir dir;
+// RoPE and Hard-ALiBi trained on copy, evaluated at length 8 only, on copy and on dedup4: one
+// point per task and architecture, which makes no length-generalization table or chart.
+void write_one_length_two_tasks(const test::TempDir& dir) {
   for (const auto& [id, architecture, dedup_correct] :
        {std::tuple{"r", "rope", 60}, std::tuple{"h", "hard_alibi", 16}}) {
     nlohmann::json run =
@@ -475,8 +476,24 @@ TEST(ReportHtml, TasksEvaluatedAtOneSharedLengthGetOneChartByTask) {
                   {run, length_record(8, 4096, 64, 1.0),
                    length_record(8, 4096, dedup_correct, 0.9, "dedup4")});
   }
-  // One point per task and architecture would make two one-point length charts: instead, one
-  // chart of accuracy against the task, in the runs' order of tasks.
+}
+
+TEST(ReportMarkdown, TasksEvaluatedAtOneSharedLengthShareOneTable) {
+  test::TempDir dir;
+  write_one_length_two_tasks(dir);
+  const std::string markdown = markdown_report(load_results(dir.path()), {});
+  EXPECT_THAT(markdown, HasSubstr("### String accuracy by evaluation task at L=8\n\n"));
+  EXPECT_THAT(markdown, HasSubstr("| architecture | copy | dedup4 |\n"));
+  EXPECT_THAT(markdown, HasSubstr("| hard_alibi | 1.00 [0.94, 1.00] | 0.25 [0.16, 0.37] |\n"));
+  EXPECT_THAT(markdown, HasSubstr("| rope | 1.00 [0.94, 1.00] | 0.94 [0.85, 0.98] |\n"));
+  EXPECT_THAT(markdown, HasSubstr("### State bits by evaluation task at L=8\n\n"));
+  EXPECT_THAT(markdown, Not(HasSubstr("### String accuracy on")));
+}
+
+TEST(ReportHtml, TasksEvaluatedAtOneSharedLengthGetOneChartByTask) {
+  test::TempDir dir;
+  write_one_length_two_tasks(dir);
+  // One chart of accuracy against the task, in the runs' order of tasks.
   const auto charts = report_charts(load_results(dir.path()));
   ASSERT_EQ(charts.size(), 1u);
   EXPECT_EQ(charts[0].title, "copy: accuracy by evaluation task at length 8");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace parrot {
 
@@ -31,6 +32,31 @@ std::vector<RunGroup> group_runs(const std::vector<RunRecords>& runs) {
     group->runs.push_back(&run);
   }
   return groups;
+}
+
+EvaluationLayout evaluation_layout(const std::vector<RunGroup>& groups) {
+  std::vector<std::string> tasks;
+  std::map<std::string, std::set<int64_t>> lengths_of;
+  for (const auto& group : groups)
+    for (const auto* run : group.runs)
+      for (const auto& record : run->lengths) {
+        if (std::find(tasks.begin(), tasks.end(), record.task) == tasks.end())
+          tasks.push_back(record.task);
+        lengths_of[record.task].insert(record.length);
+      }
+  std::map<int64_t, std::vector<std::string>> tasks_at;
+  for (const auto& task : tasks)
+    for (int64_t length : lengths_of[task]) tasks_at[length].push_back(task);
+
+  EvaluationLayout layout;
+  for (const auto& task : tasks) {
+    const auto& lengths = lengths_of[task];
+    if (lengths.size() > 1 || tasks_at[*lengths.begin()].size() == 1)
+      layout.over_lengths.push_back(task);
+  }
+  for (auto& [length, shared_by] : tasks_at)
+    if (shared_by.size() > 1) layout.over_tasks.emplace_back(length, std::move(shared_by));
+  return layout;
 }
 
 std::vector<LengthSummary> summarize_lengths(const RunGroup& group) {

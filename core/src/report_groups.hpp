@@ -5,8 +5,10 @@
 #include "report_records.hpp"
 #include "report_statistics.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace parrot {
@@ -43,6 +45,17 @@ struct LengthSummary {
 
 // Ordered by evaluation task (as the runs list them) and length.
 std::vector<LengthSummary> summarize_lengths(const RunGroup& group);
+
+// How report.md and report.html lay out the evaluations of groups trained on one task: a table
+// or chart over lengths for each evaluation task, and one over tasks at each length that several
+// tasks share (copy and its duplicated n-gram variants at 50, say). A task scored at one length
+// only, which other tasks share, is shown only over tasks: over lengths it would be one point.
+struct EvaluationLayout {
+  std::vector<std::string> over_lengths;  // evaluation tasks, in the order the runs list them
+  std::vector<std::pair<int64_t, std::vector<std::string>>> over_tasks;  // length, its tasks
+};
+
+EvaluationLayout evaluation_layout(const std::vector<RunGroup>& groups);
 
 // A group's sample-efficiency curve at one curve length: means over the seeds at each step.
 // A seed that stopped early has no later points; the mean is over the seeds still training.

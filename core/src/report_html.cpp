@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
-#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -334,38 +333,22 @@ std::vector<Chart> report_charts(const ResultsFolder& results) {
   for (const auto& task : tasks) {
     std::vector<RunGroup> trained_on_task;
     std::set<int64_t> curve_lengths;
-    std::vector<std::string> eval_tasks;
-    std::map<std::string, std::set<int64_t>> lengths_of;   // evaluation task -> its lengths
-    std::map<int64_t, std::vector<std::string>> tasks_at;  // length -> tasks, in eval_tasks order
     for (const auto& group : groups) {
       if (group.task != task) continue;
       trained_on_task.push_back(group);
-      for (const auto* run : group.runs) {
+      for (const auto* run : group.runs)
         for (const auto& point : run->curve) curve_lengths.insert(point.length);
-        for (const auto& record : run->lengths) {
-          if (std::find(eval_tasks.begin(), eval_tasks.end(), record.task) == eval_tasks.end())
-            eval_tasks.push_back(record.task);
-          lengths_of[record.task].insert(record.length);
-        }
-      }
     }
-    for (const auto& eval_task : eval_tasks)
-      for (int64_t length : lengths_of[eval_task]) tasks_at[length].push_back(eval_task);
-
     for (int64_t length : curve_lengths)
       add(task + ": sample efficiency at length " + std::to_string(length),
           sample_efficiency_spec(trained_on_task, length));
-    for (const auto& eval_task : eval_tasks) {
-      // A task evaluated at one length that other tasks share is a point of the chart below.
-      const auto& lengths = lengths_of[eval_task];
-      if (lengths.size() == 1 && tasks_at[*lengths.begin()].size() > 1) continue;
+    const EvaluationLayout layout = evaluation_layout(trained_on_task);
+    for (const auto& eval_task : layout.over_lengths)
       add(task + ": length generalization on " + eval_task,
           length_generalization_spec(trained_on_task, eval_task));
-    }
-    for (const auto& [length, tasks] : tasks_at)
-      if (tasks.size() > 1)
-        add(task + ": accuracy by evaluation task at length " + std::to_string(length),
-            evaluation_tasks_spec(trained_on_task, tasks, length));
+    for (const auto& [length, eval_tasks] : layout.over_tasks)
+      add(task + ": accuracy by evaluation task at length " + std::to_string(length),
+          evaluation_tasks_spec(trained_on_task, eval_tasks, length));
   }
   return charts;
 }

@@ -79,6 +79,69 @@ std::string state_bits_cell(const LengthSummary& summary) {
   return cell + ", bound " + (bound >= 0.001 ? readable(bound) : "2^" + fixed(exponent, 1));
 }
 
+// A column of an evaluation table: one evaluation task at one length.
+struct Column {
+  std::string task;
+  int64_t length;
+  std::string header;
+};
+
+// The accuracy and state-bits tables of `columns`, one row per group; `what` ends the headings
+// ("on copy", "by evaluation task at L=50").
+void write_evaluation_tables(std::ostringstream& out, const std::string& what,
+                             const std::vector<Column>& columns,
+                             const std::vector<RunGroup>& groups,
+                             const std::vector<std::vector<LengthSummary>>& summaries,
+                             bool one_training_length) {
+  std::vector<std::string> header = {"architecture"};
+  for (const auto& column : columns) header.push_back(column.header);
+  const auto cell = [&](size_t g, const Column& column) -> const LengthSummary* {
+    for (const auto& summary : summaries[g])
+      if (summary.task == column.task && summary.length == column.length) return &summary;
+    return nullptr;
+  };
+
+  out << "### String accuracy " << what << "\n\n"
+      << "Mean over seeds [95% Wilson interval over the pooled examples of all seeds]; * = "
+         "beyond the longest training length.\n\n";
+  table_header(out, header);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    std::vector<std::string> row = {groups[g].label};
+    const int64_t trained = groups[g].runs.front()->max_train_length;
+    for (const auto& column : columns) {
+      const LengthSummary* found = cell(g, column);
+      row.push_back(found ? accuracy_cell(*found) +
+                                (!one_training_length && column.length > trained ? "*" : "")
+                          : "-");
+    }
+    table_row(out, row);
+  }
+  out << "\n";
+
+  out << "### State bits " << what << "\n\n"
+      << "Bits a model keeps to continue a sequence of that length; where they are fewer than "
+         "the task needs, the string accuracy it can reach is at most 2^(state - needed).\n\n";
+  table_header(out, header);
+  std::vector<std::string> needed = {"task needs"};
+  for (const auto& column : columns) {
+    std::string needs = "-";
+    for (size_t g = 0; g < groups.size(); ++g)
+      if (const LengthSummary* found = cell(g, column); found && found->memory_bits)
+        needs = fixed(*found->memory_bits, 1);
+    needed.push_back(needs);
+  }
+  table_row(out, needed);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    std::vector<std::string> row = {groups[g].label};
+    for (const auto& column : columns) {
+      const LengthSummary* found = cell(g, column);
+      row.push_back(found ? state_bits_cell(*found) : "-");
+    }
+    table_row(out, row);
+  }
+  out << "\n";
+}
+
 void write_task_section(std::ostringstream& out, const std::string& task,
                         const std::vector<RunGroup>& groups) {
   out << "## Trained on " << task << "\n\n";
@@ -96,73 +159,32 @@ void write_task_section(std::ostringstream& out, const std::string& task,
   out << "\n";
 
   std::vector<std::vector<LengthSummary>> summaries;
-  std::vector<std::string> eval_tasks;
-  for (const auto& group : groups) {
-    summaries.push_back(summarize_lengths(group));
-    for (const auto& summary : summaries.back())
-      if (std::find(eval_tasks.begin(), eval_tasks.end(), summary.task) == eval_tasks.end())
-        eval_tasks.push_back(summary.task);
-  }
+  for (const auto& group : groups) summaries.push_back(summarize_lengths(group));
   // With one training length for all, lengths beyond it are marked in the header; otherwise
   // in each cell beyond its own group's training length.
   const bool one_training_length = trained_up_to.size() == 1;
-  for (const auto& eval_task : eval_tasks) {
+  const auto column = [&](const std::string& eval_task, int64_t length, std::string header) {
+    if (one_training_length && length > *trained_up_to.begin()) header += "*";
+    return Column{eval_task, length, std::move(header)};
+  };
+  const EvaluationLayout layout = evaluation_layout(groups);
+  for (const auto& eval_task : layout.over_lengths) {
     std::set<int64_t> lengths;
     for (const auto& group_summaries : summaries)
       for (const auto& summary : group_summaries)
         if (summary.task == eval_task) lengths.insert(summary.length);
-    std::vector<std::string> columns = {"architecture"};
+    std::vector<Column> columns;
     for (int64_t length : lengths)
-      columns.push_back("L=" + std::to_string(length) +
-                        (one_training_length && length > *trained_up_to.begin() ? "*" : ""));
-
-    out << "### String accuracy on " << eval_task << "\n\n"
-        << "Mean over seeds [95% Wilson interval over the pooled examples of all seeds]; * = "
-           "beyond the longest training length.\n\n";
-    table_header(out, columns);
-    for (size_t g = 0; g < groups.size(); ++g) {
-      std::vector<std::string> row = {groups[g].label};
-      const int64_t trained = groups[g].runs.front()->max_train_length;
-      for (int64_t length : lengths) {
-        const auto found = std::find_if(
-            summaries[g].begin(), summaries[g].end(),
-            [&](const LengthSummary& s) { return s.task == eval_task && s.length == length; });
-        if (found == summaries[g].end()) {
-          row.push_back("-");
-          continue;
-        }
-        row.push_back(accuracy_cell(*found) +
-                      (!one_training_length && length > trained ? "*" : ""));
-      }
-      table_row(out, row);
-    }
-    out << "\n";
-
-    out << "### State bits on " << eval_task << "\n\n"
-        << "Bits a model keeps to continue a sequence of that length; where they are fewer than "
-           "the task needs, the string accuracy it can reach is at most 2^(state - needed).\n\n";
-    table_header(out, columns);
-    std::vector<std::string> needed = {"task needs"};
-    for (int64_t length : lengths) {
-      std::string cell = "-";
-      for (const auto& group_summaries : summaries)
-        for (const auto& summary : group_summaries)
-          if (summary.task == eval_task && summary.length == length && summary.memory_bits)
-            cell = fixed(*summary.memory_bits, 1);
-      needed.push_back(cell);
-    }
-    table_row(out, needed);
-    for (size_t g = 0; g < groups.size(); ++g) {
-      std::vector<std::string> row = {groups[g].label};
-      for (int64_t length : lengths) {
-        const auto found = std::find_if(
-            summaries[g].begin(), summaries[g].end(),
-            [&](const LengthSummary& s) { return s.task == eval_task && s.length == length; });
-        row.push_back(found == summaries[g].end() ? "-" : state_bits_cell(*found));
-      }
-      table_row(out, row);
-    }
-    out << "\n";
+      columns.push_back(column(eval_task, length, "L=" + std::to_string(length)));
+    write_evaluation_tables(out, "on " + eval_task, columns, groups, summaries,
+                            one_training_length);
+  }
+  for (const auto& [length, eval_tasks] : layout.over_tasks) {
+    std::vector<Column> columns;
+    for (const auto& eval_task : eval_tasks)
+      columns.push_back(column(eval_task, length, eval_task));
+    write_evaluation_tables(out, "by evaluation task at L=" + std::to_string(length), columns,
+                            groups, summaries, one_training_length);
   }
 }
 
