@@ -81,6 +81,16 @@ std::string attribute(const std::string& tag, const std::string& name) {
   return "(none)";
 }
 
+// The chart rendered without error, as SVG, and drew this many items of each kind of mark.
+void expect_drawn(const Element& chart, const std::string& lines, const std::string& symbols,
+                  const std::string& rules) {
+  EXPECT_EQ(attribute(chart.tag, "data-error"), "(none)");
+  EXPECT_EQ(attribute(chart.tag, "data-line"), lines);
+  EXPECT_EQ(attribute(chart.tag, "data-symbol"), symbols);
+  EXPECT_EQ(attribute(chart.tag, "data-rule"), rules);
+  EXPECT_THAT(chart.content, ::testing::HasSubstr("<svg"));
+}
+
 TEST(ReportRender, EveryChartDrawsItsDataInChromium) {
   ASSERT_EQ(::access(kChromium, X_OK), 0)
       << kChromium << " is missing: run scripts/setup.sh (as root) to install Debian's chromium, "
@@ -102,31 +112,19 @@ TEST(ReportRender, EveryChartDrawsItsDataInChromium) {
   EXPECT_EQ(attribute(status.tag, "data-rendered"), "3") << status.tag << status.content;
 
   // Sample efficiency at length 4: two curves of two points each.
-  const Element curve = element_with_id(dom, "chart-0");
-  EXPECT_EQ(attribute(curve.tag, "data-error"), "(none)");
-  EXPECT_EQ(attribute(curve.tag, "data-line"), "4");
-  EXPECT_EQ(attribute(curve.tag, "data-symbol"), "4");
-  EXPECT_EQ(attribute(curve.tag, "data-rule"), "0");
-  EXPECT_THAT(curve.content, ::testing::HasSubstr("<svg"));
+  expect_drawn(element_with_id(dom, "chart-0"), "4", "4", "0");
 
   // Length generalization: 4 accuracy points and b's bound at length 8 (lines and points), a
   // Wilson interval per accuracy point and the rule at the longest training length.
   const Element lengths = element_with_id(dom, "chart-1");
-  EXPECT_EQ(attribute(lengths.tag, "data-error"), "(none)");
-  EXPECT_EQ(attribute(lengths.tag, "data-line"), "5");
-  EXPECT_EQ(attribute(lengths.tag, "data-symbol"), "5");
-  EXPECT_EQ(attribute(lengths.tag, "data-rule"), "5");
-  EXPECT_THAT(lengths.content, ::testing::HasSubstr("<svg"));
+  expect_drawn(lengths, "5", "5", "5");
   // The dashed bound is drawn: its series shows up in the legend.
   EXPECT_THAT(lengths.content, ::testing::HasSubstr("memory bound"));
 
   // By evaluation task at length 4: copy and dedup2 for each architecture, each a point on a
   // line with its Wilson interval.
   const Element tasks = element_with_id(dom, "chart-2");
-  EXPECT_EQ(attribute(tasks.tag, "data-error"), "(none)");
-  EXPECT_EQ(attribute(tasks.tag, "data-line"), "4");
-  EXPECT_EQ(attribute(tasks.tag, "data-symbol"), "4");
-  EXPECT_EQ(attribute(tasks.tag, "data-rule"), "4");
+  expect_drawn(tasks, "4", "4", "4");
   EXPECT_THAT(tasks.content, ::testing::HasSubstr("dedup2"));
 }
 

@@ -78,6 +78,16 @@ nlohmann::json architecture_color() {
   return {{"field", "architecture"}, {"type", "nominal"}, {"legend", {{"labelLimit", 400}}}};
 }
 
+// A group's accuracy on one evaluation task at one length, with its interval, for a chart's data.
+nlohmann::json accuracy_datum(const RunGroup& group, const LengthSummary& summary) {
+  return {{"architecture", group.label},
+          {"value", summary.mean_accuracy},
+          {"char_accuracy", summary.mean_char_accuracy},
+          {"low", summary.interval.low},
+          {"high", summary.interval.high},
+          {"seeds", summary.runs}};
+}
+
 nlohmann::json sample_efficiency_spec(const std::vector<RunGroup>& groups, int64_t length) {
   nlohmann::json values = nlohmann::json::array();
   for (const auto& group : groups)
@@ -125,14 +135,10 @@ nlohmann::json length_generalization_spec(const std::vector<RunGroup>& groups,
     for (const auto& summary : summarize_lengths(group)) {
       if (summary.task != eval_task) continue;
       lengths.insert(summary.length);
-      values.push_back({{"architecture", group.label},
-                        {"length", summary.length},
-                        {"value", summary.mean_accuracy},
-                        {"char_accuracy", summary.mean_char_accuracy},
-                        {"low", summary.interval.low},
-                        {"high", summary.interval.high},
-                        {"seeds", summary.runs},
-                        {"series", kAccuracySeries}});
+      nlohmann::json datum = accuracy_datum(group, summary);
+      datum["length"] = summary.length;
+      datum["series"] = kAccuracySeries;
+      values.push_back(std::move(datum));
       // The bound is drawn only where it binds: elsewhere it is 1 and says nothing.
       if (summary.bound && *summary.bound < 1)
         values.push_back({{"architecture", group.label},
@@ -220,14 +226,11 @@ nlohmann::json evaluation_tasks_spec(const std::vector<RunGroup>& groups,
   nlohmann::json values = nlohmann::json::array();
   for (const auto& group : groups)
     for (const auto& summary : summarize_lengths(group))
-      if (summary.length == length)
-        values.push_back({{"architecture", group.label},
-                          {"eval_task", summary.task},
-                          {"value", summary.mean_accuracy},
-                          {"char_accuracy", summary.mean_char_accuracy},
-                          {"low", summary.interval.low},
-                          {"high", summary.interval.high},
-                          {"seeds", summary.runs}});
+      if (summary.length == length) {
+        nlohmann::json datum = accuracy_datum(group, summary);
+        datum["eval_task"] = summary.task;
+        values.push_back(std::move(datum));
+      }
   const nlohmann::json x = {{"field", "eval_task"},
                             {"type", "ordinal"},
                             {"sort", eval_tasks},
