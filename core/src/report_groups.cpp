@@ -52,7 +52,7 @@ EvaluationLayout evaluation_layout(const std::vector<RunGroup>& groups) {
   for (const auto& task : tasks) {
     const auto& lengths = lengths_of[task];
     if (lengths.size() > 1 || tasks_at[*lengths.begin()].size() == 1)
-      layout.over_lengths.push_back(task);
+      layout.over_lengths.emplace_back(task, lengths);
   }
   for (auto& [length, shared_by] : tasks_at)
     if (shared_by.size() > 1) layout.over_tasks.emplace_back(length, std::move(shared_by));

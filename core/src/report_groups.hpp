@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,7 +52,8 @@ std::vector<LengthSummary> summarize_lengths(const RunGroup& group);
 // tasks share (copy and its duplicated n-gram variants at 50, say). A task scored at one length
 // only, which other tasks share, is shown only over tasks: over lengths it would be one point.
 struct EvaluationLayout {
-  std::vector<std::string> over_lengths;  // evaluation tasks, in the order the runs list them
+  // Evaluation tasks in the order the runs list them, each with its lengths.
+  std::vector<std::pair<std::string, std::set<int64_t>>> over_lengths;
   std::vector<std::pair<int64_t, std::vector<std::string>>> over_tasks;  // length, its tasks
 };
 

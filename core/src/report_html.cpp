@@ -346,7 +346,7 @@ std::vector<Chart> report_charts(const ResultsFolder& results) {
       add(task + ": sample efficiency at length " + std::to_string(length),
           sample_efficiency_spec(trained_on_task, length));
     const EvaluationLayout layout = evaluation_layout(trained_on_task);
-    for (const auto& eval_task : layout.over_lengths)
+    for (const auto& [eval_task, lengths] : layout.over_lengths)
       add(task + ": length generalization on " + eval_task,
           length_generalization_spec(trained_on_task, eval_task));
     for (const auto& [length, eval_tasks] : layout.over_tasks)

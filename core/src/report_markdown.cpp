@@ -168,11 +168,7 @@ void write_task_section(std::ostringstream& out, const std::string& task,
     return Column{eval_task, length, std::move(header)};
   };
   const EvaluationLayout layout = evaluation_layout(groups);
-  for (const auto& eval_task : layout.over_lengths) {
-    std::set<int64_t> lengths;
-    for (const auto& group_summaries : summaries)
-      for (const auto& summary : group_summaries)
-        if (summary.task == eval_task) lengths.insert(summary.length);
+  for (const auto& [eval_task, lengths] : layout.over_lengths) {
     std::vector<Column> columns;
     for (int64_t length : lengths)
       columns.push_back(column(eval_task, length, "L=" + std::to_string(length)));
