@@ -95,12 +95,15 @@ TEST_F(TrainingCudaTest, TheGraphReplaysTheEagerStep) {
   }
 }
 
-TEST_F(TrainingCudaTest, Bf16StaysNearFp32) {
+// In a graph too: Mamba's recomputed blocks included.
+TEST_F(TrainingCudaTest, Bf16StaysNearFp32InAGraph) {
   for (const parrot::Run& run : suite_->runs) {
     parrot::Run bf16 = run;
     bf16.train.precision = "bf16";
     const auto fp32 = losses(run, torch::kCUDA, true);
-    const auto low = losses(bf16, torch::kCUDA, true);
+    std::string mode;
+    const auto low = losses(bf16, torch::kCUDA, true, &mode);
+    EXPECT_EQ(mode, "graph") << run.name << " bf16";
     expect_close(fp32, low, 5e-2, run.name + " bf16");
   }
 }

@@ -34,6 +34,10 @@ class RecomputedLayer : public torch::autograd::Function<RecomputedLayer<Layer>>
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
                                                  torch::autograd::variable_list grads) {
     const torch::Tensor x = context->get_saved_variables()[0].detach().requires_grad_(true);
+    // The cache is per thread and on by default, so it is on here too: a cast cached in one step
+    // would give later steps' recomputations that step's weights. On CUDA its autograd nodes,
+    // made on the stream of that step, also made a captured backward wait on the legacy stream.
+    const AutocastCacheOff no_cache;
     const AutocastGuard autocast(
         x.device().type(),
         {context->saved_data["autocast"].toBool(),
