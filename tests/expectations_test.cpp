@@ -207,7 +207,8 @@ TEST(ExpectationsJson, ChecksWhatItReads) {
 
 constexpr double kNever = std::numeric_limits<double>::infinity();
 
-// A finished run with string accuracy at some lengths of its training task and examples to 90%.
+// A finished run of 20000 examples with string accuracy at some lengths of its training task and
+// examples to 90%.
 RunRecords run(const std::string& name, int64_t max_train_length,
                const std::vector<std::pair<int64_t, double>>& accuracy,
                double examples_to_90 = 1000) {
@@ -217,6 +218,7 @@ RunRecords run(const std::string& name, int64_t max_train_length,
   records.architecture = name.substr(0, name.find('/'));
   records.task = "copy";
   records.max_train_length = max_train_length;
+  records.examples_seen = 20000;
   records.examples_to[0.9] =
       examples_to_90 == kNever ? std::nullopt : std::optional<int64_t>(examples_to_90);
   for (const auto& [length, share] : accuracy)
@@ -392,14 +394,21 @@ by = 0.05
             "2 and 2 runs)");
 }
 
-TEST(Judge, ComparisonFactorTreatsNeverAsInfinite) {
+TEST(Judge, ComparisonFactorCountsAWorseRunThatNeverGotThereAtTheExamplesItSaw) {
   const auto verdicts = verdicts_of(R"(
 [[expect]]
 better = "hard_alibi*"
 worse = "mamba*"
 metric = "examples_to"
 threshold = 0.9
-factor = 2
+factor = 4
+
+[[expect]]
+better = "hard_alibi*"
+worse = "mamba*"
+metric = "examples_to"
+threshold = 0.9
+factor = 5
 
 [[expect]]
 better = "mamba*"
@@ -416,16 +425,23 @@ threshold = 0.9
 factor = 1
 )",
                                     kRuns);
-  // mamba's seed1 never gets there: worse is infinitely slower.
+  // mamba's seed1 never gets there in its 20000 examples: the worse side needed at least
+  // (500 + 20000) / 2 on average, which is enough for a factor of 4 but not for 5.
   EXPECT_TRUE(verdicts[0].passed);
   EXPECT_EQ(verdicts[0].description,
-            "hard_alibi* vs mamba* examples to 90%: never / 2500 = inf >= 2 (worse / better, means "
-            "of 2 and 2 runs)");
-  // A better side that never gets there cannot be faster by any factor.
+            "hard_alibi* vs mamba* examples to 90%: at least 10250 / 2500 = 4.1 >= 4 (worse / "
+            "better, means of 2 and 2 runs; mamba/copy/seed1 never got there, counted at the "
+            "examples it saw)");
   EXPECT_FALSE(verdicts[1].passed);
-  EXPECT_THAT(verdicts[1].description, HasSubstr("2500 / never = 0 < 0.1"));
+  EXPECT_THAT(verdicts[1].description,
+              HasSubstr("at least 10250 / 2500 = 4.1 < 5 (worse / better, means of 2 and 2 runs; "
+                        "mamba/copy/seed1 never got there, counted at the examples it saw): train "
+                        "mamba* longer to decide"));
+  // A better side that never gets there cannot be faster by any factor.
   EXPECT_FALSE(verdicts[2].passed);
-  EXPECT_THAT(verdicts[2].description, HasSubstr("2000 / 3000 = 0.6667 < 1"));
+  EXPECT_THAT(verdicts[2].description, HasSubstr("2500 / never = 0 < 0.1"));
+  EXPECT_FALSE(verdicts[3].passed);
+  EXPECT_THAT(verdicts[3].description, HasSubstr("2000 / 3000 = 0.6667 < 1"));
 }
 
 TEST(Judge, ComparisonWithAnEmptySideFails) {

@@ -459,16 +459,29 @@ Verdict judge_comparison(const Expectation& expectation, const std::vector<RunRe
                             std::to_string(worse.size()) + " runs";
   std::string& text = verdict.description;
   if (expectation.metric == Metric::kExamplesTo) {
-    // Never reaching counts as infinitely many examples: a better side that never gets there
-    // fails (the ratio is 0 or undefined), a worse side that never does passes any factor.
-    const double ratio = worse_mean / better_mean;
+    // A better side that never gets there cannot be faster by any factor (the ratio is 0 or
+    // undefined). A worse run that never gets there needed more than the examples it saw: those
+    // count, which makes the ratio a lower bound; one below the factor leaves the claim undecided.
+    std::vector<std::string> censored;
+    double worse_sum = 0;
+    for (size_t i = 0; i < worse.size(); ++i) {
+      const bool never = std::isinf(worse_values[i]);
+      if (never) censored.push_back(worse[i]->name);
+      worse_sum += never ? static_cast<double>(worse[i]->examples_seen) : worse_values[i];
+    }
+    const double worse_bound = worse_sum / static_cast<double>(worse.size());
+    const double ratio = worse_bound / better_mean;
     verdict.passed = ratio >= *expectation.factor;
-    const std::string ratio_text = std::isnan(ratio)   ? "undefined"
-                                   : std::isinf(ratio) ? "inf"
-                                                       : readable(ratio);
-    text = subject + readable(worse_mean) + " / " + readable(better_mean) + " = " + ratio_text +
-           (verdict.passed ? " >= " : " < ") + readable(*expectation.factor) +
-           " (worse / better, " + means + ")";
+    const std::string ratio_text = std::isnan(ratio) ? "undefined" : readable(ratio);
+    text = subject + (censored.empty() ? "" : "at least ") + readable(worse_bound) + " / " +
+           readable(better_mean) + " = " + ratio_text + (verdict.passed ? " >= " : " < ") +
+           readable(*expectation.factor) + " (worse / better, " + means;
+    if (!censored.empty())
+      text += "; " + some_of(censored) + " never got there, counted at the examples " +
+              (censored.size() > 1 ? "they" : "it") + " saw";
+    text += ")";
+    if (!censored.empty() && !verdict.passed)
+      text += ": train " + expectation.worse + " longer to decide";
   } else {
     const double margin = better_mean - worse_mean;
     verdict.passed = margin >= *expectation.by;
