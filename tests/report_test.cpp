@@ -25,6 +25,7 @@
 namespace parrot {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -509,6 +510,22 @@ TEST(ReportHtml, TasksEvaluatedAtOneSharedLengthGetOneChartByTask) {
   EXPECT_EQ(rows[3]["architecture"], "rope");
   EXPECT_EQ(rows[3]["eval_task"], "dedup4");
   EXPECT_EQ(rows[3]["value"], 60 / 64.0);
+}
+
+// Tasks scored at several lengths each have a chart over lengths; one over tasks at every length
+// they share would repeat those charts' points.
+TEST(ReportHtml, TasksEvaluatedAtSeveralLengthsAreDrawnOnlyOverLengths) {
+  test::TempDir dir;
+  nlohmann::json run = run_record("r", "rope/copy/seed0", "rope", 0, kNeverReached);
+  run["eval_tasks"] = {"copy", "dedup4"};
+  write_records(
+      dir, "r",
+      {run, length_record(8, 4096, 64, 1.0), length_record(16, 4096, 32, 0.9),
+       length_record(8, 4096, 60, 0.9, "dedup4"), length_record(16, 4096, 16, 0.8, "dedup4")});
+  std::vector<std::string> titles;
+  for (const auto& chart : report_charts(load_results(dir.path()))) titles.push_back(chart.title);
+  EXPECT_THAT(titles, ElementsAre("copy: length generalization on copy",
+                                  "copy: length generalization on dedup4"));
 }
 
 TEST(ReportHtml, NamesAndLibrariesCannotEndTheirScriptElements) {

@@ -44,17 +44,20 @@ EvaluationLayout evaluation_layout(const std::vector<RunGroup>& groups) {
           tasks.push_back(record.task);
         lengths_of[record.task].insert(record.length);
       }
-  std::map<int64_t, std::vector<std::string>> tasks_at;
+  // Tasks scored at one length only, by that length: where several share it, they are drawn
+  // against each other, since a one-point chart of accuracy against length shows nothing.
+  std::map<int64_t, std::vector<std::string>> single_length_tasks_at;
   for (const auto& task : tasks)
-    for (int64_t length : lengths_of[task]) tasks_at[length].push_back(task);
+    if (lengths_of[task].size() == 1)
+      single_length_tasks_at[*lengths_of[task].begin()].push_back(task);
 
   EvaluationLayout layout;
   for (const auto& task : tasks) {
     const auto& lengths = lengths_of[task];
-    if (lengths.size() > 1 || tasks_at[*lengths.begin()].size() == 1)
+    if (lengths.size() > 1 || single_length_tasks_at[*lengths.begin()].size() == 1)
       layout.over_lengths.emplace_back(task, lengths);
   }
-  for (auto& [length, shared_by] : tasks_at)
+  for (auto& [length, shared_by] : single_length_tasks_at)
     if (shared_by.size() > 1) layout.over_tasks.emplace_back(length, std::move(shared_by));
   return layout;
 }

@@ -48,9 +48,9 @@ struct LengthSummary {
 std::vector<LengthSummary> summarize_lengths(const RunGroup& group);
 
 // How report.md and report.html lay out the evaluations of groups trained on one task: a table
-// or chart over lengths for each evaluation task, and one over tasks at each length that several
-// tasks share (copy and its duplicated n-gram variants at 50, say). A task scored at one length
-// only, which other tasks share, is shown only over tasks: over lengths it would be one point.
+// or chart over lengths for each task scored at several lengths, and one over tasks at each
+// length that several tasks scored at that length only share (copy and its duplicated n-gram
+// variants at 50, say). A task scored at one length nobody else shares gets its own table.
 struct EvaluationLayout {
   // Evaluation tasks in the order the runs list them, each with its lengths.
   std::vector<std::pair<std::string, std::set<int64_t>>> over_lengths;
