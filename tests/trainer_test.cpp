@@ -205,6 +205,24 @@ TEST(ExecuteRun, EarlyStopEndsTrainingAtTheFirstCurvePointPastTheTarget) {
     EXPECT_EQ(result.curve[i].accuracy[0].accuracy.strings_correct, 0);
 }
 
+// Reaching the target at the point that ends training anyway is not stopping early.
+TEST(ExecuteRun, ATargetReachedAtTheLastStepIsNotAnEarlyStop) {
+  test::TempDir dir;
+  const Suite suite = load_suite(dir.write("tiny.toml", kTinySuite));
+  parrot::Run run = suite.runs[0];
+  run.train.early_stop = 1e-9;
+  run.train.steps = 400;
+  run.train.learning_rate = 3e-3;
+  run.eval.curve_points = 1;  // measured once, after the last step
+  run.eval.curve_lengths = {1};
+  const RunResult result = execute_run(run, suite.registry, torch::kCPU);
+  ASSERT_EQ(result.curve.size(), 1u);
+  ASSERT_GT(result.curve.back().accuracy[0].accuracy.string_accuracy(), 0)
+      << "the model never got one string right in 400 steps";
+  EXPECT_EQ(result.steps, 400);
+  EXPECT_FALSE(result.stopped_early);
+}
+
 TEST(ExecuteRun, Bf16PrecisionTrainsUnderAutocastAndRestoresItAfter) {
   test::TempDir dir;
   const Suite suite = load_suite(dir.write("tiny.toml", kTinySuite));

@@ -221,7 +221,7 @@ RunResult execute_run(const Run& run, const Registry& registry, const torch::Dev
       state.loss_count = 0;
       while (next_measure != measure_at.end() && *next_measure <= budget_used(train, state))
         ++next_measure;
-      if (reached_target) {
+      if (reached_target && !last) {
         state.stopped_early = true;
         state.training_done = true;
       }
