@@ -226,7 +226,8 @@ nlohmann::json evaluation_tasks_spec(const std::vector<RunGroup>& groups,
   nlohmann::json values = nlohmann::json::array();
   for (const auto& group : groups)
     for (const auto& summary : summarize_lengths(group))
-      if (summary.length == length) {
+      if (summary.length == length &&
+          std::find(eval_tasks.begin(), eval_tasks.end(), summary.task) != eval_tasks.end()) {
         nlohmann::json datum = accuracy_datum(group, summary);
         datum["eval_task"] = summary.task;
         values.push_back(std::move(datum));
