@@ -487,6 +487,8 @@ TEST(ReportMarkdown, TasksEvaluatedAtOneSharedLengthShareOneTable) {
   EXPECT_THAT(markdown, HasSubstr("| architecture | copy | dedup4 |\n"));
   EXPECT_THAT(markdown, HasSubstr("| hard_alibi | 1.00 [0.94, 1.00] | 0.25 [0.16, 0.37] |\n"));
   EXPECT_THAT(markdown, HasSubstr("| rope | 1.00 [0.94, 1.00] | 0.94 [0.85, 0.98] |\n"));
+  EXPECT_THAT(markdown, HasSubstr("### Letter accuracy by evaluation task at L=8\n\n"));
+  EXPECT_THAT(markdown, HasSubstr("| rope | 1.0000 | 0.9000 |\n"));
   EXPECT_THAT(markdown, HasSubstr("### State bits by evaluation task at L=8\n\n"));
   EXPECT_THAT(markdown, Not(HasSubstr("### String accuracy on")));
 }

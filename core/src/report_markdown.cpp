@@ -86,8 +86,8 @@ struct Column {
   std::string header;
 };
 
-// The accuracy and state-bits tables of `columns`, one row per group; `what` ends the headings
-// ("on copy", "by evaluation task at L=50").
+// The string accuracy, letter accuracy and state-bits tables of `columns`, one row per group;
+// `what` ends the headings ("on copy", "by evaluation task at L=50").
 void write_evaluation_tables(std::ostringstream& out, const std::string& what,
                              const std::vector<Column>& columns,
                              const std::vector<RunGroup>& groups,
@@ -101,27 +101,41 @@ void write_evaluation_tables(std::ostringstream& out, const std::string& what,
     return nullptr;
   };
 
+  // A table: `first` (when given), then one row per group; `text` fills a cell that was
+  // evaluated, "-" the others.
+  const auto write_table = [&](const auto& text, const std::vector<std::string>& first = {}) {
+    table_header(out, header);
+    if (!first.empty()) table_row(out, first);
+    for (size_t g = 0; g < groups.size(); ++g) {
+      std::vector<std::string> row = {groups[g].label};
+      for (const auto& column : columns) {
+        const LengthSummary* found = cell(g, column);
+        row.push_back(found ? text(g, column, *found) : "-");
+      }
+      table_row(out, row);
+    }
+    out << "\n";
+  };
+
   out << "### String accuracy " << what << "\n\n"
       << "Mean over seeds [95% Wilson interval over the pooled examples of all seeds]; * = "
          "beyond the longest training length.\n\n";
-  table_header(out, header);
-  for (size_t g = 0; g < groups.size(); ++g) {
-    std::vector<std::string> row = {groups[g].label};
+  write_table([&](size_t g, const Column& column, const LengthSummary& found) {
     const int64_t trained = groups[g].runs.front()->max_train_length;
-    for (const auto& column : columns) {
-      const LengthSummary* found = cell(g, column);
-      row.push_back(found ? accuracy_cell(*found) +
-                                (!one_training_length && column.length > trained ? "*" : "")
-                          : "-");
-    }
-    table_row(out, row);
-  }
-  out << "\n";
+    return accuracy_cell(found) + (!one_training_length && column.length > trained ? "*" : "");
+  });
+
+  out << "### Letter accuracy " << what << "\n\n"
+      << "Share of answer letters right, mean over seeds. Where errors fall independently, a "
+         "string of L letters is all right with probability about (letter accuracy)^L: 0.999 a "
+         "letter gives 0.37 at L = 1000.\n\n";
+  write_table([](size_t, const Column&, const LengthSummary& found) {
+    return fixed(found.mean_char_accuracy, 4);
+  });
 
   out << "### State bits " << what << "\n\n"
       << "Bits a model keeps to continue a sequence of that length; where they are fewer than "
          "the task needs, the string accuracy it can reach is at most 2^(state - needed).\n\n";
-  table_header(out, header);
   std::vector<std::string> needed = {"task needs"};
   for (const auto& column : columns) {
     std::string needs = "-";
@@ -130,16 +144,9 @@ void write_evaluation_tables(std::ostringstream& out, const std::string& what,
         needs = fixed(*found->memory_bits, 1);
     needed.push_back(needs);
   }
-  table_row(out, needed);
-  for (size_t g = 0; g < groups.size(); ++g) {
-    std::vector<std::string> row = {groups[g].label};
-    for (const auto& column : columns) {
-      const LengthSummary* found = cell(g, column);
-      row.push_back(found ? state_bits_cell(*found) : "-");
-    }
-    table_row(out, row);
-  }
-  out << "\n";
+  write_table(
+      [](size_t, const Column&, const LengthSummary& found) { return state_bits_cell(found); },
+      needed);
 }
 
 void write_task_section(std::ostringstream& out, const std::string& task,
