@@ -14,6 +14,7 @@ namespace parrot {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::vector<Expectation> read(const std::string& text) {
   const toml::table suite = toml::parse(text, std::string_view("suite.toml"));
@@ -423,6 +424,13 @@ worse = "hard_alibi/copy/seed0"
 metric = "examples_to"
 threshold = 0.9
 factor = 1
+
+[[expect]]
+better = "mamba*"
+worse = "mamba/copy/seed1"
+metric = "examples_to"
+threshold = 0.9
+factor = 1
 )",
                                     kRuns);
   // mamba's seed1 never gets there in its 20000 examples: the worse side needed at least
@@ -442,6 +450,10 @@ factor = 1
   EXPECT_THAT(verdicts[2].description, HasSubstr("2500 / never = 0 < 0.1"));
   EXPECT_FALSE(verdicts[3].passed);
   EXPECT_THAT(verdicts[3].description, HasSubstr("2000 / 3000 = 0.6667 < 1"));
+  // Both sides short of the threshold: longer training of the worse side alone decides nothing.
+  EXPECT_FALSE(verdicts[4].passed);
+  EXPECT_THAT(verdicts[4].description, HasSubstr("at least 20000 / never = 0 < 1"));
+  EXPECT_THAT(verdicts[4].description, Not(HasSubstr("longer to decide")));
 }
 
 TEST(Judge, ComparisonWithAnEmptySideFails) {

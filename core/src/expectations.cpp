@@ -480,7 +480,7 @@ Verdict judge_comparison(const Expectation& expectation, const std::vector<RunRe
       text += "; " + some_of(censored) + " never got there, counted at the examples " +
               (censored.size() > 1 ? "they" : "it") + " saw";
     text += ")";
-    if (!censored.empty() && !verdict.passed)
+    if (!censored.empty() && !verdict.passed && std::isfinite(better_mean))
       text += ": train " + expectation.worse + " longer to decide";
   } else {
     const double margin = better_mean - worse_mean;
