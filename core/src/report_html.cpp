@@ -78,6 +78,24 @@ nlohmann::json architecture_color() {
   return {{"field", "architecture"}, {"type", "nominal"}, {"legend", {{"labelLimit", 400}}}};
 }
 
+// String accuracy from 0 to 1, read from `field`.
+nlohmann::json accuracy_axis(const std::string& field) {
+  return {{"field", field},
+          {"type", "quantitative"},
+          {"scale", {{"domain", {0, 1}}}},
+          {"title", "string accuracy (mean over seeds)"}};
+}
+
+// 95% Wilson intervals over the seeds' pooled examples: a rule from each datum's low to high.
+nlohmann::json interval_layer(const nlohmann::json& x, const nlohmann::json& color) {
+  return {{"mark", {{"type", "rule"}, {"opacity", 0.6}}},
+          {"encoding",
+           {{"x", x},
+            {"y", {{"field", "low"}, {"type", "quantitative"}, {"scale", {{"domain", {0, 1}}}}}},
+            {"y2", {{"field", "high"}}},
+            {"color", color}}}};
+}
+
 // A group's accuracy on one evaluation task at one length, with its interval, for a chart's data.
 nlohmann::json accuracy_datum(const RunGroup& group, const LengthSummary& summary) {
   return {{"architecture", group.label},
@@ -116,11 +134,7 @@ nlohmann::json sample_efficiency_spec(const std::vector<RunGroup>& groups, int64
               {"type", "quantitative"},
               {"scale", {{"type", "log"}}},
               {"title", "examples seen (mean over seeds)"}}},
-            {"y",
-             {{"field", "string_accuracy"},
-              {"type", "quantitative"},
-              {"scale", {{"domain", {0, 1}}}},
-              {"title", "string accuracy (mean over seeds)"}}},
+            {"y", accuracy_axis("string_accuracy")},
             {"color", architecture_color()},
             {"order", {{"field", "step"}, {"type", "quantitative"}}},
             {"tooltip", tooltip}}}};
@@ -153,14 +167,14 @@ nlohmann::json length_generalization_spec(const std::vector<RunGroup>& groups,
   for (int64_t length : trained_up_to) rules.push_back({{"max_train_length", length}});
 
   const nlohmann::json x = length_axis("length", lengths);
-  const nlohmann::json y = {{"field", "value"},
-                            {"type", "quantitative"},
-                            {"scale", {{"domain", {0, 1}}}},
-                            {"title", "string accuracy (mean over seeds)"}};
+  const nlohmann::json y = accuracy_axis("value");
   const nlohmann::json color = architecture_color();
+  const nlohmann::json data = {{"values", values}};
   const nlohmann::json accuracy_only = {
       {"filter", {{"field", "series"}, {"equal", kAccuracySeries}}}};
-  const nlohmann::json data = {{"values", values}};
+  nlohmann::json intervals = interval_layer(x, color);
+  intervals["data"] = data;
+  intervals["transform"] = nlohmann::json::array({accuracy_only});
   const nlohmann::json series_domain = nlohmann::json::array({kAccuracySeries, kBoundSeries});
   return {
       {"$schema", kSchema},
@@ -208,15 +222,7 @@ nlohmann::json length_generalization_spec(const std::vector<RunGroup>& groups,
              {{"field", "char_accuracy"}, {"format", ".3f"}, {"title", "char accuracy"}},
              {{"field", "state_bits"}},
              {{"field", "memory_bits"}, {"format", ".1f"}}}}}}},
-        // 95% Wilson intervals over the seeds' pooled examples.
-        {{"data", data},
-         {"transform", nlohmann::json::array({accuracy_only})},
-         {"mark", {{"type", "rule"}, {"opacity", 0.6}}},
-         {"encoding",
-          {{"x", x},
-           {"y", {{"field", "low"}, {"type", "quantitative"}, {"scale", {{"domain", {0, 1}}}}}},
-           {"y2", {{"field", "high"}}},
-           {"color", color}}}}}}};
+        intervals}}};
 }
 
 // One length, several evaluation tasks (copy and its duplicated n-gram variants, say): accuracy
@@ -236,10 +242,7 @@ nlohmann::json evaluation_tasks_spec(const std::vector<RunGroup>& groups,
                             {"type", "ordinal"},
                             {"sort", eval_tasks},
                             {"title", "evaluation task"}};
-  const nlohmann::json y = {{"field", "value"},
-                            {"type", "quantitative"},
-                            {"scale", {{"domain", {0, 1}}}},
-                            {"title", "string accuracy (mean over seeds)"}};
+  const nlohmann::json y = accuracy_axis("value");
   const nlohmann::json color = architecture_color();
   return {{"$schema", kSchema},
           {"width", 520},
@@ -259,13 +262,7 @@ nlohmann::json evaluation_tasks_spec(const std::vector<RunGroup>& groups,
                  {{"field", "high"}, {"format", ".3f"}, {"title", "Wilson high"}},
                  {{"field", "char_accuracy"}, {"format", ".3f"}, {"title", "char accuracy"}},
                  {{"field", "seeds"}}}}}}},
-            // 95% Wilson intervals over the seeds' pooled examples.
-            {{"mark", {{"type", "rule"}, {"opacity", 0.6}}},
-             {"encoding",
-              {{"x", x},
-               {"y", {{"field", "low"}, {"type", "quantitative"}, {"scale", {{"domain", {0, 1}}}}}},
-               {"y2", {{"field", "high"}}},
-               {"color", color}}}}}}};
+            interval_layer(x, color)}}};
 }
 
 const char* const kStyle = R"(
