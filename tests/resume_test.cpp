@@ -2,6 +2,7 @@
 // the same records as a run never stopped, and runners sharing a results folder never train the
 // same run twice.
 
+#include "stop_signal.hpp"
 #include "test_support.hpp"
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -144,6 +147,23 @@ TEST(Resume, SigintSavesACheckpointExitsAndTheSameCommandFinishes) {
   EXPECT_EQ(again.wait(), 0) << again.output();
   EXPECT_THAT(again.output(), HasSubstr("done in"));
   EXPECT_EQ(with_extension(dir.path(), ".jsonl").size(), 1u);
+}
+
+// `timeout -s INT` signals the command and then the command's process group, so one request
+// arrives twice; when the second ended the process, the run was lost without a checkpoint.
+TEST(StopSignalDeathTest, ARepeatWithinASecondIsTheSameRequestALaterOneEndsTheProcess) {
+  EXPECT_EXIT(
+      {
+        install_stop_handlers();
+        std::raise(SIGINT);
+        std::raise(SIGINT);
+        std::fprintf(stderr, "running after the repeat, stop requested: %d by signal %d\n",
+                     stop_requested(), stop_signal());
+        std::this_thread::sleep_for(1100ms);
+        std::raise(SIGINT);
+        std::_Exit(0);
+      },
+      ::testing::KilledBySignal(SIGINT), "running after the repeat, stop requested: 1 by signal 2");
 }
 
 TEST(Resume, TwoRunnersOnOneFolderNeverTrainTheSameRun) {

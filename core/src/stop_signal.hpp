@@ -1,5 +1,6 @@
 // SIGINT and SIGTERM as a request: the first one asks the running run to save a checkpoint and
-// stop between steps; a second one ends the process at once, as signals normally do.
+// stop between steps; one more within a second is the same request (`timeout` sends its signal
+// twice); one after that ends the process at once, as signals normally do.
 #pragma once
 
 namespace parrot {
