@@ -26,7 +26,7 @@ const char* const kChromium = "/usr/bin/chromium";
 // and on dedup2 and dedup3 at 4 only; "b" keeps 24 state bits, fewer than copy's 37.6 at length
 // 8, so its memory bound binds there.
 const char* const kRunA =
-    R"({"record":"run","run_id":"ra","name":"a/copy/seed0","architecture":"a","task":"copy","eval_tasks":["copy","dedup2","dedup3"],"seed":0,"sweep":{},"max_train_length":4,"config":{},"parameters":1000,"state_bits":{"4":512,"8":1024},"steps":20,"examples_seen":640,"stopped_early":false,"examples_to":{"0.5":64,"0.9":640,"0.99":null},"train_seconds":1.0,"wall_seconds":1.5,"tokens_per_second":1000.0,"device":"cpu","torch_version":"2.1.0"}
+    R"({"record":"run","run_id":"ra","name":"a/copy/seed0","architecture":"a","task":"copy","eval_tasks":["copy","dedup2","dedup3"],"seed":0,"sweep":{},"max_train_length":4,"config":{"train":{"steps":20,"examples":0},"eval":{"curve_points":2}},"parameters":1000,"state_bits":{"4":512,"8":1024},"steps":20,"examples_seen":640,"stopped_early":false,"examples_to":{"0.5":64,"0.9":640,"0.99":null},"train_seconds":1.0,"wall_seconds":1.5,"tokens_per_second":1000.0,"device":"cpu","torch_version":"2.1.0"}
 {"record":"curve","step":2,"examples_seen":64,"loss":2.0,"task":"copy","length":4,"examples":32,"strings_correct":16,"string_accuracy":0.5,"char_accuracy":0.8}
 {"record":"curve","step":20,"examples_seen":640,"loss":0.1,"task":"copy","length":4,"examples":32,"strings_correct":30,"string_accuracy":0.9375,"char_accuracy":0.99}
 {"record":"length","task":"copy","length":4,"state_bits":512,"memory_bits":18.8,"examples":32,"strings_correct":31,"string_accuracy":0.96875,"char_accuracy":0.99}
@@ -35,7 +35,7 @@ const char* const kRunA =
 {"record":"length","task":"dedup3","length":4,"state_bits":512,"memory_bits":14.1,"examples":32,"strings_correct":26,"string_accuracy":0.8125,"char_accuracy":0.96}
 )";
 const char* const kRunB =
-    R"({"record":"run","run_id":"rb","name":"b/copy/seed0","architecture":"b","task":"copy","eval_tasks":["copy","dedup2","dedup3"],"seed":0,"sweep":{},"max_train_length":4,"config":{},"parameters":800,"state_bits":{"4":24,"8":24},"steps":20,"examples_seen":640,"stopped_early":false,"examples_to":{"0.5":64,"0.9":null,"0.99":null},"train_seconds":1.0,"wall_seconds":1.5,"tokens_per_second":1000.0,"device":"cpu","torch_version":"2.1.0"}
+    R"({"record":"run","run_id":"rb","name":"b/copy/seed0","architecture":"b","task":"copy","eval_tasks":["copy","dedup2","dedup3"],"seed":0,"sweep":{},"max_train_length":4,"config":{"train":{"steps":20,"examples":0},"eval":{"curve_points":2}},"parameters":800,"state_bits":{"4":24,"8":24},"steps":20,"examples_seen":640,"stopped_early":false,"examples_to":{"0.5":64,"0.9":null,"0.99":null},"train_seconds":1.0,"wall_seconds":1.5,"tokens_per_second":1000.0,"device":"cpu","torch_version":"2.1.0"}
 {"record":"curve","step":2,"examples_seen":64,"loss":2.1,"task":"copy","length":4,"examples":32,"strings_correct":17,"string_accuracy":0.53125,"char_accuracy":0.8}
 {"record":"curve","step":20,"examples_seen":640,"loss":0.3,"task":"copy","length":4,"examples":32,"strings_correct":27,"string_accuracy":0.84375,"char_accuracy":0.95}
 {"record":"length","task":"copy","length":4,"state_bits":24,"memory_bits":18.8,"examples":32,"strings_correct":28,"string_accuracy":0.875,"char_accuracy":0.97}

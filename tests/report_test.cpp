@@ -45,7 +45,10 @@ nlohmann::json run_record(const std::string& id, const std::string& name,
           {"seed", seed},
           {"sweep", sweep},
           {"max_train_length", 8},
-          {"config", {{"architecture", architecture}}},
+          {"config",
+           {{"architecture", architecture},
+            {"train", {{"steps", 100}, {"examples", 0}}},
+            {"eval", {{"curve_points", 3}}}}},  // curve after steps 1, 10 and 100
           {"parameters", architecture == "mamba" ? 69300 : 104000},
           {"state_bits", {{"8", 4096}, {"16", 8192}}},
           {"steps", 100},
@@ -240,6 +243,15 @@ TEST_F(DemoFolder, AMissingOrMistypedFieldIsNamed) {
   run.erase("max_train_length");
   write_records(dir_, "m1", {run});
   EXPECT_THAT(error_of_loading(), HasSubstr("m1.jsonl:1: run record lacks 'max_train_length'"));
+
+  run = run_record("m1", "mamba/copy/seed1", "mamba", 1, kNeverReached);
+  run["config"].erase("eval");
+  write_records(dir_, "m1", {run});
+  EXPECT_THAT(error_of_loading(), HasSubstr("m1.jsonl:1: run record lacks 'config.eval'"));
+  run["config"]["eval"] = {{"curve_points", 2.5}};
+  write_records(dir_, "m1", {run});
+  EXPECT_THAT(error_of_loading(),
+              HasSubstr("run record: 'config.eval.curve_points' must be an integer, got 2.5"));
 
   nlohmann::json length = length_record(8, 40, 60, 0.98);
   length["strings_correct"] = "sixty";
@@ -477,6 +489,31 @@ void write_one_length_two_tasks(const test::TempDir& dir) {
                   {run, length_record(8, 4096, 64, 1.0),
                    length_record(8, 4096, dedup_correct, 0.9, "dedup4")});
   }
+}
+
+// With an examples budget, seeds measure a curve point at different steps: a step of 33 examples
+// and one of 30 both pass the first point. Grouped by step, the chart zigzagged between seeds.
+TEST(ReportHtml, SeedsOfAnExamplesBudgetShareEachCurvePointThoughTheirStepsDiffer) {
+  test::TempDir dir;
+  auto examples_budget = [](nlohmann::json run) {
+    run["config"]["train"]["examples"] = 3200;  // curve after 1, 57 and 3200 examples
+    return run;
+  };
+  write_records(dir, "s0",
+                {examples_budget(run_record("s0", "nope/copy/seed0", "nope", 0, kNeverReached)),
+                 curve_record(1, 33, 0), curve_record(2, 66, 8), curve_record(97, 3201, 32)});
+  write_records(dir, "s1",
+                {examples_budget(run_record("s1", "nope/copy/seed1", "nope", 1, kNeverReached)),
+                 curve_record(1, 30, 0), curve_record(2, 60, 16), curve_record(107, 3210, 48)});
+  const auto charts = report_charts(load_results(dir.path()));
+  ASSERT_FALSE(charts.empty());
+  const auto& curve = charts[0].spec["data"]["values"];
+  ASSERT_EQ(curve.size(), 3u) << curve.dump();
+  for (const auto& point : curve) EXPECT_EQ(point["seeds"], 2);
+  EXPECT_EQ(curve[1]["examples_seen"], 63.0);
+  EXPECT_EQ(curve[1]["string_accuracy"], 12 / 64.0);
+  EXPECT_EQ(curve[2]["step"], 102.0);
+  EXPECT_EQ(curve[2]["examples_seen"], 3205.5);
 }
 
 TEST(ReportMarkdown, TasksEvaluatedAtOneSharedLengthShareOneTable) {

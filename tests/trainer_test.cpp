@@ -1,7 +1,8 @@
-// Training and scoring: the schedule, the curve's steps, accuracy on known answers, determinism.
+// Training and scoring: the schedule, the curve's points, accuracy on known answers, determinism.
 
 #include "trainer.hpp"
 #include "copy.hpp"
+#include "curve_schedule.hpp"
 #include "precision.hpp"
 #include "test_support.hpp"
 
@@ -33,11 +34,19 @@ TEST(Schedule, WarmsUpLinearlyThenFollowsTheScheduleTowardsZero) {
   EXPECT_DOUBLE_EQ(scheduled_learning_rate(train, 0, 0.0), 1.0);
 }
 
-TEST(CurveSteps, LogSpacedDistinctAndEndingAtTheLastStep) {
-  EXPECT_EQ(curve_steps(5, 10000), (std::vector<int64_t>{1, 10, 100, 1000, 10000}));
-  EXPECT_EQ(curve_steps(1, 50), (std::vector<int64_t>{50}));
-  EXPECT_TRUE(curve_steps(0, 50).empty());
-  EXPECT_EQ(curve_steps(10, 3), (std::vector<int64_t>{1, 2, 3}));  // more points than steps
+TEST(CurveSchedule, LogSpacedDistinctAndEndingAtTheLastStep) {
+  EXPECT_EQ(curve_schedule(5, 10000), (std::vector<int64_t>{1, 10, 100, 1000, 10000}));
+  EXPECT_EQ(curve_schedule(1, 50), (std::vector<int64_t>{50}));
+  EXPECT_TRUE(curve_schedule(0, 50).empty());
+  EXPECT_EQ(curve_schedule(10, 3), (std::vector<int64_t>{1, 2, 3}));  // more points than steps
+}
+
+TEST(CurveSchedule, AMeasurementBelongsToTheLastPointItPassed) {
+  const std::vector<int64_t> schedule{1, 10, 100, 1000};
+  EXPECT_EQ(curve_point_of(schedule, 1), 1);
+  EXPECT_EQ(curve_point_of(schedule, 31), 10);  // a first step of 31 examples passed 1 and 10
+  EXPECT_EQ(curve_point_of(schedule, 100), 100);
+  EXPECT_EQ(curve_point_of(schedule, 5000), 1000);
 }
 
 // Copies perfectly by reading its own input: knows where '|' is and what came before.

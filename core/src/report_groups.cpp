@@ -98,11 +98,13 @@ std::vector<LengthSummary> summarize_lengths(const RunGroup& group) {
 std::vector<CurveSummary> summarize_curve(const RunGroup& group) {
   std::map<std::pair<int64_t, int64_t>, std::vector<const CurveRecord*>> points;
   for (const auto* run : group.runs)
-    for (const auto& record : run->curve) points[{record.length, record.step}].push_back(&record);
+    for (const auto& record : run->curve)
+      points[{record.length, run->curve_point_of(record)}].push_back(&record);
   std::vector<CurveSummary> summaries;
   for (const auto& [key, records] : points) {
-    CurveSummary summary{key.first, key.second, records.size(), 0, 0};
+    CurveSummary summary{key.first, key.second, records.size(), 0, 0, 0};
     for (const auto* record : records) {
+      summary.mean_step += static_cast<double>(record->step) / records.size();
       summary.mean_examples_seen += static_cast<double>(record->examples_seen) / records.size();
       summary.mean_accuracy += record->string_accuracy / records.size();
     }

@@ -59,17 +59,19 @@ struct EvaluationLayout {
 
 EvaluationLayout evaluation_layout(const std::vector<RunGroup>& groups);
 
-// A group's sample-efficiency curve at one curve length: means over the seeds at each step.
-// A seed that stopped early has no later points; the mean is over the seeds still training.
+// A group's sample-efficiency curve at one curve length: means over the seeds at each point of
+// the curve's schedule. A seed that stopped early has no later points; the mean is over the seeds
+// still training.
 struct CurveSummary {
   int64_t length;
-  int64_t step;
+  int64_t point;  // the schedule point, in steps or examples (RunRecords::curve_point_of)
   size_t runs;
+  double mean_step;
   double mean_examples_seen;
   double mean_accuracy;
 };
 
-// Ordered by curve length and step.
+// Ordered by curve length and schedule point.
 std::vector<CurveSummary> summarize_curve(const RunGroup& group);
 
 }  // namespace parrot

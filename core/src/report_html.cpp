@@ -115,11 +115,11 @@ nlohmann::json sample_efficiency_spec(const std::vector<RunGroup>& groups, int64
         values.push_back({{"architecture", group.label},
                           {"examples_seen", point.mean_examples_seen},
                           {"string_accuracy", point.mean_accuracy},
-                          {"step", point.step},
+                          {"step", point.mean_step},
                           {"seeds", point.runs}});
   const nlohmann::json tooltip =
       nlohmann::json::array({{{"field", "architecture"}},
-                             {{"field", "step"}},
+                             {{"field", "step"}, {"format", ",.0f"}},
                              {{"field", "examples_seen"}, {"format", ",.0f"}},
                              {{"field", "string_accuracy"}, {"format", ".3f"}},
                              {{"field", "seeds"}}});

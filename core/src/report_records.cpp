@@ -2,6 +2,8 @@
 
 #include "report_records.hpp"
 
+#include "curve_schedule.hpp"
+
 #include <parrot/error.hpp>
 
 #include <fstream>
@@ -32,6 +34,20 @@ class RecordLine {
     const auto& value = field(key);
     if (!value.is_number_integer()) wrong_type(key, "an integer", value);
     return value.get<int64_t>();
+  }
+  // An integer inside objects: integer_at({"config", "train", "steps"}).
+  int64_t integer_at(std::initializer_list<const char*> path) const {
+    std::string name;
+    const nlohmann::json* value = &record_;
+    for (const char* key : path) {
+      name += (name.empty() ? "" : ".") + std::string(key);
+      const auto found = value->is_object() ? value->find(key) : value->end();
+      if (!value->is_object() || found == value->end())
+        fail(kind() + " record lacks '" + name + "'");
+      value = &*found;
+    }
+    if (!value->is_number_integer()) wrong_type(name.c_str(), "an integer", *value);
+    return value->get<int64_t>();
   }
   double number(const char* key) const {
     const auto& value = field(key);
@@ -105,6 +121,11 @@ RunRecords read_run_line(const RecordLine& line) {
   run.wall_seconds = line.number("wall_seconds");
   run.tokens_per_second = line.number_or_null("tokens_per_second").value_or(kNotANumber);
   run.device = line.text("device");
+  const int64_t examples = line.integer_at({"config", "train", "examples"});
+  run.examples_budget = examples > 0;
+  run.curve_schedule = curve_schedule(
+      line.integer_at({"config", "eval", "curve_points"}),
+      run.examples_budget ? examples : line.integer_at({"config", "train", "steps"}));
   return run;
 }
 
@@ -132,6 +153,10 @@ LengthRecord read_length_line(const RecordLine& line) {
 }
 
 }  // namespace
+
+int64_t RunRecords::curve_point_of(const CurveRecord& point) const {
+  return parrot::curve_point_of(curve_schedule, examples_budget ? point.examples_seen : point.step);
+}
 
 const LengthRecord* RunRecords::length_record(const std::string& eval_task, int64_t length) const {
   for (const auto& record : lengths)

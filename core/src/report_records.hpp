@@ -59,7 +59,15 @@ struct RunRecords {
   double tokens_per_second;
   std::string device;
   std::vector<CurveRecord> curve;
+  // From the run's config: the curve's schedule (curve_schedule.hpp) and whether it counts
+  // examples or steps.
+  std::vector<int64_t> curve_schedule;
+  bool examples_budget;
   std::vector<LengthRecord> lengths;
+
+  // The schedule point `point` was measured for: points of several seeds with the same one belong
+  // together even where their steps saw different numbers of examples.
+  int64_t curve_point_of(const CurveRecord& point) const;
 
   // The length record of `task` at `length`; null when that was not evaluated.
   const LengthRecord* length_record(const std::string& task, int64_t length) const;

@@ -8,6 +8,7 @@
 #include "batch_prefetcher.hpp"
 #include "batching.hpp"
 #include "checkpoint.hpp"
+#include "curve_schedule.hpp"
 #include "device_memory.hpp"
 #include "optimizer.hpp"
 #include "precision.hpp"
@@ -17,7 +18,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <set>
 
 namespace parrot {
 namespace {
@@ -113,17 +113,6 @@ BatchPrefetcher training_batches(const Run& run, const Registry& registry,
       start, kBatchesAhead, device.is_cuda());
 }
 
-std::vector<int64_t> curve_steps(int64_t points, int64_t budget) {
-  std::set<int64_t> chosen;
-  for (int64_t i = 0; i < points; ++i) {
-    const double fraction = points == 1 ? 1.0 : static_cast<double>(i) / (points - 1);
-    chosen.insert(
-        std::max<int64_t>(1, std::llround(std::pow(static_cast<double>(budget), fraction))));
-  }
-  if (points > 0) chosen.insert(budget);
-  return {chosen.begin(), chosen.end()};
-}
-
 RunResult execute_run(const Run& run, const Registry& registry, const torch::Device& device,
                       const ProgressCallback& progress, const CheckpointPolicy& checkpoints,
                       bool cuda_graph) {
@@ -155,7 +144,7 @@ RunResult execute_run(const Run& run, const Registry& registry, const torch::Dev
   std::vector<std::vector<Example>> curve_sets;
   for (int64_t length : eval.curve_lengths)
     curve_sets.push_back(held_out_examples(*task, length, eval.curve_examples, run.seed));
-  const std::vector<int64_t> measure_at = curve_steps(eval.curve_points, budget_total(train));
+  const std::vector<int64_t> measure_at = curve_schedule(eval.curve_points, budget_total(train));
   auto next_measure =
       std::upper_bound(measure_at.begin(), measure_at.end(), budget_used(train, state));
   std::optional<double> latest_accuracy;

@@ -76,10 +76,6 @@ struct RunStopped : std::runtime_error {
 // `progress` in [0, 1] is the share of the budget after the warm-up already used.
 double scheduled_learning_rate(const TrainSettings& train, int64_t step, double progress);
 
-// The budget values (steps, or examples for an examples budget) after which the curve is
-// measured: `points` values log-spaced in [1, budget], distinct, always ending at `budget`.
-std::vector<int64_t> curve_steps(int64_t points, int64_t budget);
-
 // A run's task, and its model and optimizer on `device`, initialized from the run's seed.
 struct Trainee {
   std::shared_ptr<Task> task;
