@@ -27,6 +27,7 @@ void ProgressPrinter::start(size_t index, size_t total, const std::string& name)
   prefix_ = "[" + std::to_string(index) + "/" + std::to_string(total) + "] " + name;
   last_draw_ = {};
   last_logged_tenth_ = -1;
+  first_.reset();
   if (live_)
     out_ << "\r" << prefix_ << "  starting\x1b[K" << std::flush;
   else
@@ -37,14 +38,22 @@ std::string ProgressPrinter::line(const Progress& p) const {
   char accuracy[16] = "-";
   if (p.string_accuracy) std::snprintf(accuracy, sizeof accuracy, "%.2f", *p.string_accuracy);
   char text[160];
-  const double eta = p.elapsed_seconds / p.step * (p.steps - p.step);
   std::snprintf(text, sizeof text, "  step %lld/%lld  examples %lld  loss %.3f  acc %s  ETA %s",
                 static_cast<long long>(p.step), static_cast<long long>(p.steps),
-                static_cast<long long>(p.examples_seen), p.loss, accuracy, duration(eta).c_str());
+                static_cast<long long>(p.examples_seen), p.loss, accuracy, eta(p).c_str());
   return prefix_ + text;
 }
 
+std::string ProgressPrinter::eta(const Progress& p) const {
+  if (p.step >= p.steps) return duration(0);
+  if (!first_ || p.step == first_->step) return "-";  // no rate yet
+  const double per_step =
+      (p.elapsed_seconds - first_->elapsed_seconds) / static_cast<double>(p.step - first_->step);
+  return duration(per_step * static_cast<double>(p.steps - p.step));
+}
+
 void ProgressPrinter::update(const Progress& progress) {
+  if (!first_) first_ = progress;
   if (live_) {
     const auto now = std::chrono::steady_clock::now();
     if (progress.step != progress.steps && now - last_draw_ < std::chrono::milliseconds(100))

@@ -5,6 +5,7 @@
 #include "trainer.hpp"
 
 #include <chrono>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -20,12 +21,16 @@ class ProgressPrinter {
 
  private:
   std::string line(const Progress& progress) const;
+  std::string eta(const Progress& progress) const;
 
   std::ostream& out_;
   bool live_;
   std::string prefix_;
   std::chrono::steady_clock::time_point last_draw_;
   int64_t last_logged_tenth_ = -1;
+  // The run's first report in this process: the ETA counts from there, so that neither the
+  // start-up (model, graph capture) nor a resumed run's earlier steps skew the rate.
+  std::optional<Progress> first_;
 };
 
 }  // namespace parrot
