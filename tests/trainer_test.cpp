@@ -184,6 +184,27 @@ TEST(ExecuteRun, AStoppedRunResumesFromItsCheckpointWithTheSameNumbers) {
   expect_same_result(straight, resumed);
 }
 
+// Evaluation between steps must leave training alone (the generators, the mode, the weights):
+// measured after every step or once at the end, the steps' losses are the same.
+TEST(ExecuteRun, MeasuringTheCurveDoesNotChangeTraining) {
+  test::TempDir dir;
+  const Suite suite = load_suite(dir.write("tiny.toml", kTinySuite));
+  parrot::Run run = suite.runs[0];
+  run.eval.curve_points = 1;
+  const RunResult once = execute_run(run, suite.registry, torch::kCPU);
+  run.eval.curve_points = 100;  // more points than steps: one after every step
+  const RunResult every_step = execute_run(run, suite.registry, torch::kCPU);
+  ASSERT_EQ(once.curve.size(), 1u);
+  ASSERT_EQ(every_step.curve.size(), static_cast<size_t>(run.train.steps));
+  double mean_loss = 0;
+  for (const auto& point : every_step.curve) mean_loss += point.loss / run.train.steps;
+  EXPECT_NEAR(once.curve[0].loss, mean_loss, 1e-9);
+  ASSERT_EQ(once.lengths.size(), every_step.lengths.size());
+  for (size_t i = 0; i < once.lengths.size(); ++i)
+    EXPECT_EQ(once.lengths[i].accuracy.targets_correct,
+              every_step.lengths[i].accuracy.targets_correct);
+}
+
 TEST(ExecuteRun, AnExamplesBudgetStopsOnceThatManyExamplesAreSeen) {
   test::TempDir dir;
   const Suite suite = load_suite(dir.write("tiny.toml", kTinySuite));
