@@ -30,11 +30,7 @@ class RecordLine {
     if (found == record_.end()) fail(kind() + " record lacks '" + key + "'");
     return *found;
   }
-  int64_t integer(const char* key) const {
-    const auto& value = field(key);
-    if (!value.is_number_integer()) wrong_type(key, "an integer", value);
-    return value.get<int64_t>();
-  }
+  int64_t integer(const char* key) const { return integer_at({key}); }
   // An integer inside objects: integer_at({"config", "train", "steps"}).
   int64_t integer_at(std::initializer_list<const char*> path) const {
     std::string name;

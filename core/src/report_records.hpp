@@ -62,7 +62,7 @@ struct RunRecords {
   // From the run's config: the curve's schedule (curve_schedule.hpp) and whether it counts
   // examples or steps.
   std::vector<int64_t> curve_schedule;
-  bool examples_budget;
+  bool examples_budget = false;
   std::vector<LengthRecord> lengths;
 
   // The schedule point `point` was measured for: points of several seeds with the same one belong
