@@ -141,14 +141,14 @@ nlohmann::json sample_efficiency_spec(const std::vector<RunGroup>& groups, int64
 }
 
 nlohmann::json length_generalization_spec(const std::vector<RunGroup>& groups,
-                                          const std::string& eval_task) {
+                                          const std::string& eval_task,
+                                          const std::set<int64_t>& lengths) {
   nlohmann::json values = nlohmann::json::array();
-  std::set<int64_t> trained_up_to, lengths;
+  std::set<int64_t> trained_up_to;
   for (const auto& group : groups) {
     for (const auto* run : group.runs) trained_up_to.insert(run->max_train_length);
     for (const auto& summary : summarize_lengths(group)) {
       if (summary.task != eval_task) continue;
-      lengths.insert(summary.length);
       nlohmann::json datum = accuracy_datum(group, summary);
       datum["length"] = summary.length;
       datum["series"] = kAccuracySeries;
@@ -346,7 +346,7 @@ std::vector<Chart> report_charts(const ResultsFolder& results) {
     const EvaluationLayout layout = evaluation_layout(trained_on_task);
     for (const auto& [eval_task, lengths] : layout.over_lengths)
       add(task + ": length generalization on " + eval_task,
-          length_generalization_spec(trained_on_task, eval_task));
+          length_generalization_spec(trained_on_task, eval_task, lengths));
     for (const auto& [length, eval_tasks] : layout.over_tasks)
       add(task + ": accuracy by evaluation task at length " + std::to_string(length),
           evaluation_tasks_spec(trained_on_task, eval_tasks, length));
