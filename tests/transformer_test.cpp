@@ -291,6 +291,29 @@ TEST(TransformerTest, RotaryIsGptNeoxRotateHalfOnTheLeadingDims) {
   EXPECT_TRUE(torch::allclose(apply_rotary(x, tables), expected, 1e-5, 1e-6));
 }
 
+// apply_rotary's own backward (the inverse rotation) gives what autograd derives from the
+// formula, and rotating keeps the input's type for the gradient too.
+TEST(TransformerTest, RotaryGradientIsWhatAutogradDerivesFromTheFormula) {
+  torch::manual_seed(11);
+  const int64_t rotary = 6, head_dim = 10, length = 9;
+  const auto tables = rotary_tables(rotary, head_dim, 10000.0, length, torch::kCPU);
+  const auto x = torch::randn({2, 3, length, head_dim}, torch::kDouble).requires_grad_();
+  const auto upstream = torch::randn({2, 3, length, head_dim}, torch::kDouble);
+
+  const auto gradient = torch::autograd::grad({apply_rotary(x, tables)}, {x}, {upstream})[0];
+  const auto cos = tables.cos.to(torch::kDouble), sin = tables.sin.to(torch::kDouble);
+  const auto formula = torch::addcmul(x * cos, x.index_select(-1, tables.partner), sin);
+  const auto expected = torch::autograd::grad({formula}, {x}, {upstream})[0];
+  EXPECT_TRUE(torch::allclose(gradient, expected, 1e-12, 1e-12));
+  EXPECT_FALSE(torch::allclose(gradient, upstream));  // the rotation is not the identity
+
+  const auto half = torch::randn({length, head_dim}).to(torch::kBFloat16).requires_grad_();
+  const auto rotated = apply_rotary(half, tables);
+  EXPECT_EQ(rotated.scalar_type(), torch::kBFloat16);
+  rotated.sum().backward();
+  EXPECT_EQ(half.grad().scalar_type(), torch::kBFloat16);
+}
+
 // In the model, RoPE must rotate both queries and keys: then shifting every position by the
 // same amount leaves attention unchanged, while dropping the rotation changes it.
 TEST(TransformerTest, RopeAttentionSeesOnlyRelativePositions) {

@@ -90,8 +90,39 @@ RotaryTables rotary_tables(int64_t rotary_dims, int64_t head_dim, double base, i
                       torch::arange(rotary_dims, head_dim, long_options)})};
 }
 
+namespace {
+
+// x * cos + x[..., partner] * sin * direction, in x's type: under autocast the queries and keys
+// stay bf16 instead of being promoted to float by the tables and cast back for attention.
+torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                     const torch::Tensor& partner, double direction) {
+  return torch::addcmul(x * cos.to(x.scalar_type()), x.index_select(-1, partner),
+                        sin.to(x.scalar_type()), direction);
+}
+
+// The rotation as one autograd node. Its gradient is the inverse rotation (the angles negated,
+// which negates sin alone), a gather like the forward, where index_select's own backward would
+// zero a buffer and scatter into it with atomics: fewer kernels, and the same sums on every run.
+class Rotation : public torch::autograd::Function<Rotation> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& x,
+                               const torch::Tensor& cos, const torch::Tensor& sin,
+                               const torch::Tensor& partner) {
+    context->save_for_backward({cos, sin, partner});
+    return rotate(x, cos, sin, partner, 1.0);
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* context,
+                                               torch::autograd::tensor_list gradients) {
+    const auto saved = context->get_saved_variables();
+    return {rotate(gradients[0], saved[0], saved[1], saved[2], -1.0), {}, {}, {}};
+  }
+};
+
+}  // namespace
+
 torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& tables) {
-  return torch::addcmul(x * tables.cos, x.index_select(-1, tables.partner), tables.sin);
+  return Rotation::apply(x, tables.cos, tables.sin, tables.partner);
 }
 
 PositionEncoding encode_positions(const PositionalOptions& options, int64_t length,

@@ -36,8 +36,9 @@ int64_t rotary_dims(int64_t head_dim, double fraction);
 torch::Tensor attention_bias(const PositionalOptions& options, int64_t length,
                              torch::Device device);
 
-// Rotary tables for positions 0..length-1 over the whole head, so that the rotation is three
-// elementwise kernels with simple backwards (no narrow or cat, a few microseconds each on a GPU):
+// Rotary tables for positions 0..length-1 over the whole head, so that the rotation, and its
+// gradient (the inverse rotation), is three elementwise kernels (no narrow or cat, a few
+// microseconds each on a GPU):
 //   rotated = x * cos + x[..., partner] * sin
 // On the first rotary_dims, cos and sin hold the angles position * base^(-2i/rotary_dims),
 // duplicated across the two halves (GPT-NeoX rotate_half: partner swaps the halves, sin is
@@ -50,7 +51,8 @@ struct RotaryTables {
 RotaryTables rotary_tables(int64_t rotary_dims, int64_t head_dim, double base, int64_t length,
                            torch::Device device);
 
-// Rotates x [..., length, head_dim] (queries and keys may be stacked in front).
+// Rotates x [..., length, head_dim] (queries and keys may be stacked in front); the result has
+// x's type.
 torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& tables);
 
 // What every layer of one forward pass shares, built once for the pass's length and device.
