@@ -8,6 +8,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
 
 namespace parrot {
 namespace {
@@ -92,6 +98,28 @@ TEST_F(SuiteTest, RunIdsAreStableWhenUnrelatedEntriesAreAdded) {
   std::string changed = kTwoArchitectures;
   changed.replace(changed.find("d_model = 16"), 12, "d_model = 32");
   EXPECT_NE(load(changed).runs[0].id, id);
+}
+
+// A run's id hashes its whole resolved configuration, defaults included, so a new [train] key
+// or a changed default gives every run a new id: `suite run` would train the published results
+// again and `suite report` would not find them. Each folder under docs/results/ names the suite
+// it came from and the ids of its runs; loading that suite today must give the same runs.
+TEST(PublishedResults, EachSuiteStillGivesItsPublishedRunsTheirIds) {
+  const std::filesystem::path source = PARROT_SOURCE_DIR;
+  int folders = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(source / "docs" / "results")) {
+    const auto listing = entry.path() / "suite.json";
+    if (!std::filesystem::exists(listing)) continue;
+    ++folders;
+    const auto published = nlohmann::json::parse(std::ifstream(listing));
+    std::map<std::string, std::string> published_ids, ids;
+    for (const auto& run : published.at("runs"))
+      published_ids[run.at("name").get<std::string>()] = run.at("run_id").get<std::string>();
+    for (const auto& run : load_suite(source / published.at("file").get<std::string>()).runs)
+      ids[run.name] = run.id;
+    EXPECT_EQ(ids, published_ids) << entry.path() << " against " << published.at("file");
+  }
+  EXPECT_GE(folders, 6);  // the paper's suites
 }
 
 TEST_F(SuiteTest, MalformedTomlGivesFileLineColumn) {
