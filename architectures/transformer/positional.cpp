@@ -92,12 +92,10 @@ RotaryTables rotary_tables(int64_t rotary_dims, int64_t head_dim, double base, i
 
 namespace {
 
-// x * cos + x[..., partner] * sin * direction, in x's type: under autocast the queries and keys
-// stay bf16 instead of being promoted to float by the tables and cast back for attention.
+// x * cos + x[..., partner] * sin * direction; direction -1 rotates back.
 torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                      const torch::Tensor& partner, double direction) {
-  return torch::addcmul(x * cos.to(x.scalar_type()), x.index_select(-1, partner),
-                        sin.to(x.scalar_type()), direction);
+  return torch::addcmul(x * cos, x.index_select(-1, partner), sin, direction);
 }
 
 // The rotation as one autograd node. Its gradient is the inverse rotation (the angles negated,
@@ -108,8 +106,13 @@ class Rotation : public torch::autograd::Function<Rotation> {
   static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& x,
                                const torch::Tensor& cos, const torch::Tensor& sin,
                                const torch::Tensor& partner) {
-    context->save_for_backward({cos, sin, partner});
-    return rotate(x, cos, sin, partner, 1.0);
+    // In x's type: under autocast the queries and keys stay bf16 instead of being promoted to
+    // float by the tables and cast back for attention. The gradient has that type too, so the
+    // backward reuses these casts.
+    const auto typed_cos = cos.to(x.scalar_type());
+    const auto typed_sin = sin.to(x.scalar_type());
+    context->save_for_backward({typed_cos, typed_sin, partner});
+    return rotate(x, typed_cos, typed_sin, partner, 1.0);
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* context,
