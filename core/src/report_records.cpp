@@ -25,25 +25,25 @@ class RecordLine {
     throw InputError(where_ + ": " + message + " (docs/results.md describes the records)");
   }
 
-  const nlohmann::json& field(const char* key) const {
-    const auto found = record_.find(key);
-    if (found == record_.end()) fail(kind() + " record lacks '" + key + "'");
-    return *found;
-  }
-  int64_t integer(const char* key) const { return integer_at({key}); }
-  // An integer inside objects: integer_at({"config", "train", "steps"}).
-  int64_t integer_at(std::initializer_list<const char*> path) const {
-    std::string name;
+  const nlohmann::json& field(const char* key) const { return field_at({key}); }
+  // A field inside objects: field_at({"config", "train", "steps"}); errors name the first key
+  // missing by its dotted path.
+  const nlohmann::json& field_at(std::initializer_list<const char*> path) const {
     const nlohmann::json* value = &record_;
-    for (const char* key : path) {
-      name += (name.empty() ? "" : ".") + std::string(key);
-      const auto found = value->is_object() ? value->find(key) : value->end();
-      if (!value->is_object() || found == value->end())
-        fail(kind() + " record lacks '" + name + "'");
+    for (auto key = path.begin(); key != path.end(); ++key) {
+      const auto found = value->is_object() ? value->find(*key) : value->end();
+      if (found == value->end())
+        fail(kind() + " record lacks '" + dotted(path.begin(), key + 1) + "'");
       value = &*found;
     }
-    if (!value->is_number_integer()) wrong_type(name.c_str(), "an integer", *value);
-    return value->get<int64_t>();
+    return *value;
+  }
+  int64_t integer(const char* key) const { return integer_at({key}); }
+  int64_t integer_at(std::initializer_list<const char*> path) const {
+    const auto& value = field_at(path);
+    if (!value.is_number_integer())
+      wrong_type(dotted(path.begin(), path.end()), "an integer", value);
+    return value.get<int64_t>();
   }
   double number(const char* key) const {
     const auto& value = field(key);
@@ -72,7 +72,13 @@ class RecordLine {
   }
 
  private:
-  [[noreturn]] void wrong_type(const char* key, const char* wanted,
+  // The keys in [begin, end) as "config.train.steps".
+  static std::string dotted(const char* const* begin, const char* const* end) {
+    std::string name;
+    for (auto key = begin; key != end; ++key) name += (name.empty() ? "" : ".") + std::string(*key);
+    return name;
+  }
+  [[noreturn]] void wrong_type(const std::string& key, const char* wanted,
                                const nlohmann::json& value) const {
     fail(kind() + " record: '" + key + "' must be " + wanted + ", got " + value.dump());
   }
