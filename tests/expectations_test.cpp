@@ -447,12 +447,17 @@ factor = 1
                         "mamba* longer to decide"));
   // A better side that never gets there cannot be faster by any factor.
   EXPECT_FALSE(verdicts[2].passed);
-  EXPECT_THAT(verdicts[2].description, HasSubstr("2500 / never = 0 < 0.1"));
+  EXPECT_THAT(verdicts[2].description,
+              HasSubstr("2500 / never = 0 < 0.1 (worse / better, means of 2 and 2 runs; "
+                        "mamba/copy/seed1 never got there, so mamba* is faster by no factor)"));
   EXPECT_FALSE(verdicts[3].passed);
   EXPECT_THAT(verdicts[3].description, HasSubstr("2000 / 3000 = 0.6667 < 1"));
   // Both sides short of the threshold: longer training of the worse side alone decides nothing.
   EXPECT_FALSE(verdicts[4].passed);
-  EXPECT_THAT(verdicts[4].description, HasSubstr("at least 20000 / never = 0 < 1"));
+  EXPECT_THAT(verdicts[4].description,
+              HasSubstr("at least 20000 / never = 0 < 1 (worse / better, means of 2 and 1 runs; "
+                        "mamba/copy/seed1 never got there, counted at the examples it saw; "
+                        "mamba/copy/seed1 never got there, so mamba* is faster by no factor)"));
   EXPECT_THAT(verdicts[4].description, Not(HasSubstr("longer to decide")));
 }
 

@@ -462,7 +462,9 @@ Verdict judge_comparison(const Expectation& expectation, const std::vector<RunRe
     // A better side that never gets there cannot be faster by any factor (the ratio is 0 or
     // undefined). A worse run that never gets there needed more than the examples it saw: those
     // count, which makes the ratio a lower bound; one below the factor leaves the claim undecided.
-    std::vector<std::string> censored;
+    std::vector<std::string> censored, better_never;
+    for (size_t i = 0; i < better.size(); ++i)
+      if (std::isinf(better_values[i])) better_never.push_back(better[i]->name);
     double worse_sum = 0;
     for (size_t i = 0; i < worse.size(); ++i) {
       const bool never = std::isinf(worse_values[i]);
@@ -479,6 +481,9 @@ Verdict judge_comparison(const Expectation& expectation, const std::vector<RunRe
     if (!censored.empty())
       text += "; " + some_of(censored) + " never got there, counted at the examples " +
               (censored.size() > 1 ? "they" : "it") + " saw";
+    if (!better_never.empty())
+      text += "; " + some_of(better_never) + " never got there, so " + expectation.better +
+              " is faster by no factor";
     text += ")";
     if (!censored.empty() && !verdict.passed && std::isfinite(better_mean))
       text += ": train " + expectation.worse + " longer to decide";
