@@ -100,10 +100,27 @@ TEST_F(SuiteTest, RunIdsAreStableWhenUnrelatedEntriesAreAdded) {
   EXPECT_NE(load(changed).runs[0].id, id);
 }
 
-// A run's id hashes its whole resolved configuration, defaults included, so a new [train] key
-// or a changed default gives every run a new id: `suite run` would train the published results
-// again and `suite report` would not find them. Each folder under docs/results/ names the suite
-// it came from and the ids of its runs; loading that suite today must give the same runs.
+// A key added after results were published enters a run's id only when set away from its
+// default, so a suite that does not set it keeps its ids.
+TEST_F(SuiteTest, DeterministicEntersTheRunIdOnlyWhenOn) {
+  const Suite plain = load(kTwoArchitectures);
+  EXPECT_FALSE(plain.runs[0].train.deterministic);
+  EXPECT_FALSE(plain.runs[0].config.at("train").contains("deterministic"));
+  std::string with = kTwoArchitectures;
+  with.replace(with.find("steps = 10"), 10, "steps = 10\ndeterministic = false");
+  EXPECT_EQ(load(with).runs[0].id, plain.runs[0].id);
+  with.replace(with.find("deterministic = false"), 21, "deterministic = true");
+  const Suite on = load(with);
+  EXPECT_TRUE(on.runs[0].train.deterministic);
+  EXPECT_EQ(on.runs[0].config.at("train").at("deterministic"), true);
+  EXPECT_NE(on.runs[0].id, plain.runs[0].id);
+}
+
+// A run's id hashes its whole resolved configuration, defaults included (keys added later
+// aside, as above), so a new [train] key or a changed default gives every run a new id: `suite run`
+// would train the published results again and `suite report` would not find them. Each folder under
+// docs/results/ names the suite it came from and the ids of its runs; loading that suite today must
+// give the same runs.
 TEST(PublishedResults, EachSuiteStillGivesItsPublishedRunsTheirIds) {
   const std::filesystem::path source = PARROT_SOURCE_DIR;
   int folders = 0;

@@ -3,6 +3,7 @@
 #include "trainer.hpp"
 #include "copy.hpp"
 #include "curve_schedule.hpp"
+#include "determinism.hpp"
 #include "precision.hpp"
 #include "test_support.hpp"
 
@@ -266,6 +267,51 @@ TEST(ExecuteRun, Bf16PrecisionTrainsUnderAutocastAndRestoresItAfter) {
   EXPECT_NE(result.curve.back().loss, fp32.curve.back().loss);
   // Outside the run, matmuls are fp32 again.
   EXPECT_EQ(torch::ones({2, 2}).matmul(torch::ones({2, 2})).scalar_type(), torch::kFloat);
+}
+
+// Every architecture's ops have a deterministic form on the CPU (none throws), and there, where
+// training is bit-exact anyway, the switch changes no number.
+TEST(ExecuteRun, DeterministicRunsEveryArchitectureToTheSameNumbersOnCpu) {
+  test::TempDir dir;
+  const Suite suite = load_suite(dir.write("tiny.toml", std::string(kTinySuite) + R"(
+positional = ["rope", "alibi", "hard_alibi"]
+[architectures.mamba]
+layers = 1
+d_model = 16
+[architectures.lstm]
+width = 16
+)"));
+  ASSERT_EQ(suite.runs.size(), 5u);
+  for (const parrot::Run& run : suite.runs) {
+    parrot::Run deterministic = run;
+    deterministic.train.deterministic = true;
+    const RunResult on = execute_run(deterministic, suite.registry, torch::kCPU);
+    const RunResult off = execute_run(run, suite.registry, torch::kCPU);
+    ASSERT_EQ(on.curve.size(), off.curve.size()) << run.name;
+    for (size_t i = 0; i < on.curve.size(); ++i)
+      EXPECT_EQ(on.curve[i].loss, off.curve[i].loss) << run.name << ", curve point " << i;
+    EXPECT_FALSE(at::globalContext().deterministicAlgorithms()) << "left on after " << run.name;
+  }
+}
+
+TEST(DeterminismScope, SetsEverySwitchForItsLifetimeOnly) {
+  auto& context = at::globalContext();
+  ASSERT_FALSE(context.deterministicAlgorithms());
+  const bool benchmark = context.benchmarkCuDNN();
+  {
+    const DeterminismScope off(false, torch::kCPU);
+    EXPECT_FALSE(context.deterministicAlgorithms());
+  }
+  {
+    const DeterminismScope on(true, torch::kCPU);
+    EXPECT_TRUE(context.deterministicAlgorithms());
+    EXPECT_FALSE(context.deterministicAlgorithmsWarnOnly());  // a missing kernel fails the run
+    EXPECT_TRUE(context.deterministicCuDNN());
+    EXPECT_FALSE(context.benchmarkCuDNN());
+  }
+  EXPECT_FALSE(context.deterministicAlgorithms());
+  EXPECT_FALSE(context.deterministicCuDNN());
+  EXPECT_EQ(context.benchmarkCuDNN(), benchmark);
 }
 
 // Autocast's cache would keep each weight's first bfloat16 copy for the whole run.

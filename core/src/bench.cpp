@@ -4,6 +4,7 @@
 #include "bench.hpp"
 
 #include "batch_prefetcher.hpp"
+#include "determinism.hpp"
 #include "device_memory.hpp"
 #include "precision.hpp"
 #include "trainer.hpp"
@@ -29,6 +30,7 @@ BenchResult bench_run(const Run& run, const Registry& registry, const torch::Dev
   const Trainee trainee = make_trainee(run, registry, device);
   reset_peak_memory(device);  // the peak from here on counts the weights, which stay
   const PrecisionScope precision(run.train.precision, device);
+  const DeterminismScope determinism(run.train.deterministic, device);
   BatchPrefetcher batches =
       training_batches(run, registry, Rng(static_cast<uint64_t>(run.seed)).state(), device);
   TrainingStep step(*trainee.model, *trainee.optimizer, run.train, device, settings.cuda_graph);

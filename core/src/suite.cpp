@@ -39,6 +39,9 @@ const Schema& train_schema() {
       float_param("adam_beta1", 0.9, "Adam beta1"),
       float_param("adam_beta2", 0.999, "Adam beta2"),
       float_param("grad_clip", 1.0, "clip the global gradient norm to this; 0 = no clipping"),
+      bool_param("deterministic", false,
+                 "only deterministic algorithms, so that a seed trains the same way twice on "
+                 "CUDA too (slower; an operation that has none fails the run)"),
   };
   return schema;
 }
@@ -79,6 +82,15 @@ nlohmann::json to_json(const Params& params) {
 nlohmann::json to_json(const ComponentChoice& choice) {
   return {
       {"name", choice.name}, {"component", choice.component}, {"params", to_json(choice.params)}};
+}
+
+// The training settings as a run's configuration, which its id hashes. A key added after
+// results were published enters it only when set away from its default, so that published runs
+// keep their ids.
+nlohmann::json train_config(const TrainSettings& train) {
+  nlohmann::json config = train;
+  if (!train.deterministic) config.erase("deterministic");
+  return config;
 }
 
 std::string hash_hex(const std::string& text) {
@@ -173,12 +185,12 @@ void check_length(const Task& task, const std::string& task_name, int64_t length
 }
 
 TrainSettings read_train(const Params& p, const Task& task, const std::string& task_name) {
-  TrainSettings s{p.integer("min_length"),  p.integer("max_length"), p.integer("context_length"),
-                  p.integer("batch_size"),  p.integer("steps"),      p.integer("examples"),
-                  p.real("early_stop"),     p.string("optimizer"),   p.string("schedule"),
-                  p.string("precision"),    p.real("learning_rate"), p.real("weight_decay"),
-                  p.real("adam_beta1"),     p.real("adam_beta2"),    p.real("grad_clip"),
-                  p.integer("warmup_steps")};
+  TrainSettings s{p.integer("min_length"),   p.integer("max_length"),   p.integer("context_length"),
+                  p.integer("batch_size"),   p.integer("steps"),        p.integer("examples"),
+                  p.real("early_stop"),      p.string("optimizer"),     p.string("schedule"),
+                  p.string("precision"),     p.real("learning_rate"),   p.real("weight_decay"),
+                  p.real("adam_beta1"),      p.real("adam_beta2"),      p.real("grad_clip"),
+                  p.integer("warmup_steps"), p.boolean("deterministic")};
   check_length(task, task_name, s.min_length, p, "min_length");
   if (s.max_length < s.min_length)
     p.fail("max_length",
@@ -458,7 +470,7 @@ Suite load_suite(const std::filesystem::path& file, const SuiteOptions& options)
         run.config = {{"architecture", architecture_json},
                       {"task", to_json(task.choice)},
                       {"eval_tasks", eval_tasks_json},
-                      {"train", train_settings},
+                      {"train", train_config(train_settings)},
                       {"eval", eval_settings},
                       {"seed", seed}};
         run.id = hash_hex(run.config.dump());

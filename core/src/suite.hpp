@@ -27,6 +27,7 @@ struct TrainSettings {
   std::string precision;           // fp32 | tf32 | bf16
   double learning_rate, weight_decay, adam_beta1, adam_beta2, grad_clip;
   int64_t warmup_steps;
+  bool deterministic = false;  // only deterministic algorithms (see determinism.hpp)
 };
 
 struct EvalSettings {
@@ -41,7 +42,7 @@ struct EvalSettings {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainSettings, min_length, max_length, context_length,
                                    batch_size, steps, examples, early_stop, optimizer, schedule,
                                    precision, learning_rate, weight_decay, adam_beta1, adam_beta2,
-                                   grad_clip, warmup_steps)
+                                   grad_clip, warmup_steps, deterministic)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EvalSettings, lengths, examples, batch_size, curve_points,
                                    curve_lengths, curve_examples)
 

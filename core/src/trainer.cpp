@@ -9,6 +9,7 @@
 #include "batching.hpp"
 #include "checkpoint.hpp"
 #include "curve_schedule.hpp"
+#include "determinism.hpp"
 #include "device_memory.hpp"
 #include "optimizer.hpp"
 #include "precision.hpp"
@@ -126,6 +127,7 @@ RunResult execute_run(const Run& run, const Registry& registry, const torch::Dev
   const auto& optimizer = trainee.optimizer;
   const Vocabulary vocabulary = task->vocabulary();
   const PrecisionScope precision(train.precision, device);
+  const DeterminismScope determinism(train.deterministic, device);
 
   TrainerState state;
   state.data_rng = Rng(static_cast<uint64_t>(run.seed)).state();
