@@ -176,6 +176,26 @@ TEST(EndToEnd, BenchTimesEveryRunAtEveryShapeAndWritesNothingElse) {
   EXPECT_THAT(bad.output, HasSubstr("--shape '8by220': expected <rows>x<tokens>"));
 }
 
+// PyTorch's LibTorch has Kineto, the profiler's tracing library, and writes the trace; Debian's
+// has none, and the command must say so rather than fail obscurely.
+TEST(EndToEnd, BenchProfileWritesATraceAndItsKernelsOrSaysWhyNot) {
+  test::TempDir dir;
+  const Outcome bench =
+      suite("bench " + kTinySuite + " --device cpu --shape 2x16 --steps 1 --warmup 1 --profile " +
+            (dir.path() / "traces").string());
+  const auto trace = dir.path() / "traces" / "hard_alibi_copy_seed0_2x16.json";
+  if (bench.exit_code == 0) {
+    EXPECT_THAT(bench.output, HasSubstr("CPU operators, own time"));
+    EXPECT_THAT(bench.output, HasSubstr("aten::"));
+    std::ifstream in(trace);
+    ASSERT_TRUE(in) << trace;
+    EXPECT_TRUE(nlohmann::json::parse(in).contains("traceEvents"));
+  } else {
+    EXPECT_EQ(bench.exit_code, 2) << bench.output;
+    EXPECT_THAT(bench.output, HasSubstr("this LibTorch was built without Kineto"));
+  }
+}
+
 TEST(EndToEnd, ValidateAndListDescribeWithoutRunning) {
   const Outcome validate = suite("validate " + kTinySuite);
   EXPECT_EQ(validate.exit_code, 0) << validate.output;

@@ -22,6 +22,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -145,12 +146,22 @@ int list_runs(const SuiteArguments& arguments) {
   return kExitOk;
 }
 
+// A file name for a bench row: the run's name and shape with anything but letters, digits, '.',
+// '-' and '_' made '_'.
+std::string file_name_for(const std::string& run_name, const std::string& shape) {
+  std::string name = run_name + "_" + shape;
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
+  return name;
+}
+
 // `suite bench`: every selected run's training step at each shape, timed; a table on stdout and,
-// with `json_out`, the same as JSON. A run that fails (out of memory, say) is reported and the
-// others go on; the exit code is then kExitRunFailed.
+// with `json_out`, the same as JSON. With `profile_folder`, each row's trace goes there and its
+// most expensive kernels are printed below the row. A run that fails (out of memory, say) is
+// reported and the others go on; the exit code is then kExitRunFailed.
 int bench(const SuiteArguments& arguments, const std::string& device_option,
-          const std::vector<std::string>& shapes, const parrot::BenchSettings& settings,
-          const std::filesystem::path& json_out) {
+          const std::vector<std::string>& shapes, parrot::BenchSettings settings,
+          const std::filesystem::path& json_out, const std::filesystem::path& profile_folder) {
   std::vector<LoadedSuite> loads;  // one per shape, the suite's own when none is given
   for (const auto& text : shapes) {
     const parrot::StepShape shape = parrot::parse_step_shape(text);
@@ -161,6 +172,15 @@ int bench(const SuiteArguments& arguments, const std::string& device_option,
     loads.push_back(load(shaped));
   }
   if (shapes.empty()) loads.push_back(load(arguments));
+  // Kernels listed per profiled row; the trace holds them all.
+  constexpr size_t kProfileLines = 25;
+  if (!profile_folder.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(profile_folder, error);
+    if (error)
+      throw parrot::InputError("--profile " + profile_folder.string() +
+                               ": cannot be made: " + error.message());
+  }
   size_t name_width = 4;
   for (const auto& loaded : loads)
     for (const auto& run : loaded.selected) name_width = std::max(name_width, run.name.size());
@@ -187,6 +207,8 @@ int bench(const SuiteArguments& arguments, const std::string& device_option,
                             {"warmup_steps", settings.warmup_steps},
                             {"steps", settings.steps}};
       std::cout << std::left << std::setw(width) << run.name << std::setw(9) << shape;
+      if (!profile_folder.empty())
+        settings.profile_trace = profile_folder / (file_name_for(run.name, shape) + ".json");
       try {
         const parrot::BenchResult result =
             parrot::bench_run(run, loaded.suite.registry, device, settings);
@@ -204,6 +226,10 @@ int bench(const SuiteArguments& arguments, const std::string& device_option,
         row["tokens_per_second"] = result.tokens_per_second;
         row["peak_memory_bytes"] =
             result.peak_memory_bytes ? nlohmann::json(*result.peak_memory_bytes) : nlohmann::json();
+        if (result.profile) {
+          parrot::print_profile(std::cout, *result.profile, result.step_ms, kProfileLines);
+          row["profile_trace"] = settings.profile_trace.string();
+        }
       } catch (const c10::Error& error) {  // out of memory, most often
         ++failed;
         std::cout << "FAILED: " << error.what_without_backtrace() << std::endl;
@@ -367,6 +393,11 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   add_training_options(bench_command);
   bench_command->add_option("--json", bench_json, "also write the results to this JSON file");
+  std::filesystem::path bench_profile;
+  bench_command->add_option(
+      "--profile", bench_profile,
+      "profile 3 more steps of each run: a Chrome trace per run in this folder, and the "
+      "kernels that take the most time below each row");
   add_suite_options(bench_command);
   add_plugin_option(bench_command);
 
@@ -414,7 +445,7 @@ int main(int argc, char** argv) {
                                     report_out.empty() ? results_folder : report_out, std::cout);
     if (*bench_command) {
       bench_settings.cuda_graph = !no_graph;
-      return bench(arguments, device, shapes, bench_settings, bench_json);
+      return bench(arguments, device, shapes, bench_settings, bench_json, bench_profile);
     }
     if (arguments.file.empty()) arguments.file = default_suite();
     return run(arguments, device, fresh, !no_graph);

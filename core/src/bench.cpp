@@ -55,6 +55,15 @@ BenchResult bench_run(const Run& run, const Registry& registry, const torch::Dev
       static_cast<double>(settings.steps * run.train.batch_size * run.train.context_length) /
       seconds;
   result.peak_memory_bytes = peak_memory_bytes(device);
+
+  if (!settings.profile_trace.empty()) {
+    // Enough to see every kernel of a step and its usual time, few enough to keep the trace small.
+    constexpr int64_t kProfiledSteps = 3;
+    StepProfiler profiler(device);
+    for (int64_t i = 0; i < kProfiledSteps; ++i) loss = step.run(batches.next().batch, rate);
+    loss.item<double>();
+    result.profile = profiler.finish(settings.profile_trace, kProfiledSteps);
+  }
   return result;
 }
 

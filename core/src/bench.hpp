@@ -4,8 +4,10 @@
 #pragma once
 
 #include "registry.hpp"
+#include "step_profile.hpp"
 #include "suite.hpp"
 
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -22,6 +24,9 @@ struct BenchSettings {
   int64_t warmup_steps = 5;  // untimed; a CUDA graph is captured during these
   int64_t steps = 20;        // timed
   bool cuda_graph = true;
+  // Where to write a trace of a few more steps under LibTorch's profiler, after the timed
+  // ones (the profiler slows the steps it records); empty for none.
+  std::filesystem::path profile_trace;
 };
 
 struct BenchResult {
@@ -29,7 +34,8 @@ struct BenchResult {
   std::string mode;  // how the step ran: TrainingStep::mode()
   double step_ms;
   double tokens_per_second;
-  std::optional<int64_t> peak_memory_bytes;  // CUDA only
+  std::optional<int64_t> peak_memory_bytes;   // CUDA only
+  std::optional<StepProfileSummary> profile;  // with a profile_trace
 };
 
 BenchResult bench_run(const Run& run, const Registry& registry, const torch::Device& device,
