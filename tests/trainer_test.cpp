@@ -6,8 +6,10 @@
 #include "determinism.hpp"
 #include "precision.hpp"
 #include "test_support.hpp"
+#include "training_step.hpp"
 
 #include <gtest/gtest.h>
+#include <torch/nn/utils/clip_grad.h>
 
 #include <cmath>
 
@@ -122,6 +124,27 @@ layers = 1
 d_model = 16
 heads = 2
 )";
+
+// Clipping as LibTorch's clip_grad_norm_ does it: above the limit every gradient shrinks by the
+// same factor, below it nothing changes.
+TEST(ClipGradientNorm, MatchesLibTorchsClipGradNorm) {
+  for (const double max_norm : {0.5, 100.0}) {
+    std::vector<torch::Tensor> ours, theirs;
+    for (const auto& shape : {std::vector<int64_t>{3, 4}, {5}, {2, 2, 2}}) {
+      auto parameter = torch::zeros(shape, torch::requires_grad());
+      parameter.mutable_grad() = torch::randn(shape);
+      auto copy = torch::zeros(shape, torch::requires_grad());
+      copy.mutable_grad() = parameter.grad().clone();
+      ours.push_back(parameter);
+      theirs.push_back(copy);
+    }
+    clip_gradient_norm(ours, max_norm);
+    torch::nn::utils::clip_grad_norm_(theirs, max_norm);
+    for (size_t i = 0; i < ours.size(); ++i)
+      EXPECT_TRUE(torch::allclose(ours[i].grad(), theirs[i].grad(), 1e-6, 1e-7))
+          << "max_norm " << max_norm << ", parameter " << i;
+  }
+}
 
 TEST(ExecuteRun, SameSeedSameNumbersOnCpu) {
   test::TempDir dir;

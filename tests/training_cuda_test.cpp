@@ -5,6 +5,7 @@
 
 #include "batch_prefetcher.hpp"
 #include "determinism.hpp"
+#include "optimizer.hpp"
 #include "suite.hpp"
 #include "test_support.hpp"
 #include "trainer.hpp"
@@ -88,6 +89,41 @@ TEST_F(TrainingCudaTest, EveryArchitectureTrainsOnCudaAsOnCpu) {
     const auto cuda = losses(run, torch::kCUDA, false);
     // Twelve steps of Adam amplify float rounding a little; a wrong kernel is off by far more.
     expect_close(cpu, cuda, 2e-3, run.name + " eager");
+  }
+}
+
+// The fused optimizer clips by dividing the gradients inside its update; the plain one on CPU
+// scales them first. Gradients ten times too large make the clipping bite.
+TEST_F(TrainingCudaTest, TheFusedOptimizerClipsAsThePlainOneDoes) {
+  const parrot::Run& run = suite_->runs.front();
+  const Trainee cpu = make_trainee(run, suite_->registry, torch::kCPU);
+  const Trainee cuda = make_trainee(run, suite_->registry, torch::kCUDA);
+  auto* fused = dynamic_cast<DividesGradients*>(cuda.optimizer.get());
+  ASSERT_NE(fused, nullptr);
+  auto cpu_parameters = cpu.model->parameters(), cuda_parameters = cuda.model->parameters();
+  std::vector<torch::Tensor> cuda_grads;
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < cpu_parameters.size(); ++i) {
+      cuda_parameters[i].copy_(cpu_parameters[i]);
+      cpu_parameters[i].mutable_grad() = 10 * torch::randn_like(cpu_parameters[i]);
+      cuda_parameters[i].mutable_grad() = cpu_parameters[i].grad().to(torch::kCUDA);
+      cuda_grads.push_back(cuda_parameters[i].grad());
+    }
+  }
+  ASSERT_GT(gradient_clip_divisor(cuda_grads, run.train.grad_clip).item<double>(), 10.0);
+
+  clip_gradient_norm(cpu_parameters, run.train.grad_clip);
+  cpu.optimizer->step();
+  fused->divide_next_gradients_by(gradient_clip_divisor(cuda_grads, run.train.grad_clip));
+  dynamic_cast<DeviceLearningRate&>(*cuda.optimizer).sync_learning_rate();
+  cuda.optimizer->step();
+  for (size_t i = 0; i < cpu_parameters.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(cpu_parameters[i], cuda_parameters[i].cpu(), 1e-5, 1e-6))
+        << "parameter " << i;
+    EXPECT_TRUE(
+        torch::allclose(cpu_parameters[i].grad(), cuda_parameters[i].grad().cpu(), 1e-5, 1e-7))
+        << "gradient " << i << " is left divided, as clipping leaves it";
   }
 }
 

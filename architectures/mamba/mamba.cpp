@@ -9,6 +9,7 @@
 #include "selective_scan.hpp"
 
 #include <parrot/recompute.hpp>
+#include <parrot/torch_version.hpp>
 
 namespace parrot::mamba {
 
@@ -16,7 +17,11 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps)
     : weight(register_parameter("weight", torch::ones({dim}))), eps_(eps) {}
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+#if PARROT_TORCH_AT_LEAST(2, 4)
+  return torch::rms_norm(x, {x.size(-1)}, weight, eps_);  // on CUDA one kernel each way
+#else
   return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps_) * weight;
+#endif
 }
 
 MambaBlockImpl::MambaBlockImpl(const MambaOptions& options)

@@ -10,6 +10,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
 
+#include <optional>
 #include <unordered_map>
 
 namespace parrot {
@@ -18,7 +19,7 @@ namespace {
 #if PARROT_TORCH_AT_LEAST(2, 4)
 
 template <class Base>
-class Fused : public Base, public DeviceLearningRate {
+class Fused : public Base, public DeviceLearningRate, public DividesGradients {
  public:
   static constexpr bool kDecoupledDecay = std::is_same_v<Base, torch::optim::AdamW>;
   using State = std::conditional_t<kDecoupledDecay, torch::optim::AdamWParamState,
@@ -38,12 +39,21 @@ class Fused : public Base, public DeviceLearningRate {
       learning_rates_[i].fill_(groups[i].options().get_lr());
   }
 
+  void divide_next_gradients_by(torch::Tensor divisor) override {
+    gradient_divisor_ = std::move(divisor);
+  }
+
   torch::Tensor step(torch::optim::Optimizer::LossClosure closure = nullptr) override {
     TORCH_CHECK(!closure, "parrot's fused Adam takes no closure");
     torch::NoGradGuard no_grad;
     auto& groups = this->param_groups();
     TORCH_CHECK(learning_rates_.size() == groups.size(),
                 "sync_learning_rate() must run before the first step");
+    // The kernels take the divisor as AMP's gradient scale: each gradient is divided by it
+    // before the update and written back divided.
+    const std::optional<torch::Tensor> divisor =
+        gradient_divisor_.defined() ? std::optional(gradient_divisor_) : std::nullopt;
+    gradient_divisor_.reset();
     for (size_t g = 0; g < groups.size(); ++g) {
       const auto& options = static_cast<const Options&>(groups[g].options());
       std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
@@ -61,10 +71,11 @@ class Fused : public Base, public DeviceLearningRate {
       const auto [beta1, beta2] = options.betas();
       if constexpr (kDecoupledDecay)
         at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, learning_rates_[g],
-                          beta1, beta2, options.weight_decay(), options.eps(), false, false);
+                          beta1, beta2, options.weight_decay(), options.eps(), false, false,
+                          divisor);
       else
         at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, learning_rates_[g], beta1,
-                         beta2, options.weight_decay(), options.eps(), false, false);
+                         beta2, options.weight_decay(), options.eps(), false, false, divisor);
     }
     return {};
   }
@@ -103,6 +114,7 @@ class Fused : public Base, public DeviceLearningRate {
 
   std::vector<torch::Tensor> learning_rates_;
   std::unordered_map<void*, torch::Tensor> steps_;
+  torch::Tensor gradient_divisor_;
 };
 
 #endif

@@ -21,8 +21,17 @@ class DeviceLearningRate {
   virtual void sync_learning_rate() = 0;
 };
 
+// An optimizer that divides the gradients by a device scalar inside its update, so that
+// clipping them costs no pass of its own over every gradient. The divisor holds for the next
+// step only.
+class DividesGradients {
+ public:
+  virtual ~DividesGradients() = default;
+  virtual void divide_next_gradients_by(torch::Tensor divisor) = 0;
+};
+
 // train.optimizer ("adamw" or "adam"), betas and weight decay from `train`; fused on CUDA where
-// available. The result is a DeviceLearningRate exactly when it is fused.
+// available. The result is a DeviceLearningRate and DividesGradients exactly when it is fused.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(Model& model, const TrainSettings& train,
                                                         const torch::Device& device);
 

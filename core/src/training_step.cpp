@@ -59,12 +59,16 @@ torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Ten
   return (per_token * counted).sum() / counted.sum().clamp_min(1);
 }
 
+torch::Tensor gradient_clip_divisor(const std::vector<torch::Tensor>& grads, double max_norm) {
+  // Multi-tensor norms: one per parameter would launch a kernel a tensor.
+  const torch::Tensor total = torch::stack(at::_foreach_norm(grads)).norm();
+  return ((total + 1e-6) / max_norm).clamp_min(1.0);
+}
+
 void clip_gradient_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
   std::vector<torch::Tensor> grads = gradients_of(parameters);
   if (grads.empty()) return;
-  // Multi-tensor kernels: a per-parameter norm and scale would launch two kernels a tensor.
-  const torch::Tensor total = torch::stack(at::_foreach_norm(grads)).norm();
-  const torch::Tensor scale = (max_norm / (total + 1e-6)).clamp_max(1.0);
+  const torch::Tensor scale = gradient_clip_divisor(grads, max_norm).reciprocal();
 #if PARROT_TORCH_AT_LEAST(2, 1)
   at::_foreach_mul_(grads, scale);
 #else
@@ -87,10 +91,19 @@ TrainingStep::TrainingStep(Model& model, torch::optim::Optimizer& optimizer,
 TrainingStep::~TrainingStep() = default;
 
 torch::Tensor TrainingStep::forward_backward_update() {
-  if (auto grads = gradients_of(parameters_); !grads.empty()) at::_foreach_zero_(grads);
+  // No gradients rather than zero ones: backward then writes each gradient once instead of
+  // adding it to zeros, and in a graph the gradients captured are the ones every replay writes.
+  for (auto& parameter : parameters_) parameter.mutable_grad().reset();
   const torch::Tensor loss = masked_cross_entropy(model_.forward(inputs_), targets_, mask_);
   loss.backward();
-  if (train_.grad_clip > 0) clip_gradient_norm(parameters_, train_.grad_clip);
+  if (train_.grad_clip > 0) {
+    if (auto* divides = dynamic_cast<DividesGradients*>(&optimizer_)) {
+      if (auto grads = gradients_of(parameters_); !grads.empty())
+        divides->divide_next_gradients_by(gradient_clip_divisor(grads, train_.grad_clip));
+    } else {
+      clip_gradient_norm(parameters_, train_.grad_clip);
+    }
+  }
   optimizer_.step();
   return loss.detach();
 }

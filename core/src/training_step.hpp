@@ -56,8 +56,12 @@ class TrainingStep {
 torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
                                    const torch::Tensor& mask);
 
-// Scales all gradients together so that their global 2-norm is at most `max_norm`, as
-// torch::nn::utils::clip_grad_norm_, but without reading the norm back to the host.
+// What to divide all gradients by so that their global 2-norm is at most `max_norm`:
+// (norm + 1e-6) / max_norm, at least 1, as torch::nn::utils::clip_grad_norm_. A device scalar,
+// never read back to the host.
+torch::Tensor gradient_clip_divisor(const std::vector<torch::Tensor>& grads, double max_norm);
+
+// Scales all gradients together by the divisor's inverse.
 void clip_gradient_norm(const std::vector<torch::Tensor>& parameters, double max_norm);
 
 }  // namespace parrot
