@@ -8,12 +8,14 @@
 #include <parrot/recompute.hpp>
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "cpu_runtime.hpp"
 #include "mamba.hpp"
+#include "selective_scan.hpp"
 #include "suite.hpp"
 #include "test_support.hpp"
 #include "trainer.hpp"
@@ -196,6 +198,46 @@ TEST(MambaTest, RecomputedBlocksGiveTheSameOutputsAndGradients) {
           << item.key() << ", bf16 " << bf16;
     }
   }
+}
+
+// The block computes its projections in whatever layout saves copies; it must equal Mamba's block
+// written out plainly, each projection a Linear on [batch, length, channels], in its output and
+// in every parameter's gradient.
+TEST(MambaTest, TheBlockIsMambasBlockWrittenPlainly) {
+  torch::manual_seed(3);
+  auto model = tiny({{"d_model", int64_t{24}}, {"d_state", int64_t{6}}, {"dt_rank", int64_t{5}}});
+  MambaBlockImpl& block = mixer(*model, 0);
+  const auto x = torch::randn({3, 13, 24});
+  const auto weights = torch::randn({3, 13, 24});
+
+  const auto plain = [&] {
+    const int64_t d_inner = 48, dt_rank = 5, d_state = 6;
+    const auto xz = block.in_proj(x);
+    const auto u =
+        torch::silu(block.conv(xz.narrow(2, 0, d_inner).transpose(1, 2)).narrow(2, 0, x.size(1)));
+    const auto projected = block.x_proj(u.transpose(1, 2));
+    const auto delta = torch::softplus(block.dt_proj(projected.narrow(2, 0, dt_rank)));
+    const auto B = projected.narrow(2, dt_rank, d_state).transpose(1, 2);
+    const auto C = projected.narrow(2, dt_rank + d_state, d_state).transpose(1, 2);
+    const auto y = selective_scan_reference(u, delta.transpose(1, 2), block.A(), B, C, block.D) *
+                   torch::silu(xz.narrow(2, d_inner, d_inner).transpose(1, 2));
+    return block.out_proj(y.transpose(1, 2));
+  };
+  std::vector<torch::Tensor> outputs;
+  std::vector<std::vector<torch::Tensor>> gradients;
+  for (const auto& forward :
+       std::vector<std::function<torch::Tensor()>>{[&] { return block.forward(x); }, plain}) {
+    block.zero_grad();
+    outputs.push_back(forward());
+    (outputs.back() * weights).sum().backward();
+    gradients.emplace_back();
+    for (const auto& parameter : block.parameters())
+      gradients.back().push_back(parameter.grad().clone());
+  }
+  EXPECT_TRUE(torch::allclose(outputs[0], outputs[1], 1e-5, 1e-6));
+  const auto names = block.named_parameters().keys();
+  for (size_t i = 0; i < names.size(); ++i)
+    EXPECT_TRUE(torch::allclose(gradients[0][i], gradients[1][i], 1e-4, 1e-6)) << names[i];
 }
 
 // As in mamba_ssm: the log decay rates are a matrix but take no weight decay.

@@ -63,20 +63,37 @@ MambaBlockImpl::MambaBlockImpl(const MambaOptions& options)
 
 torch::Tensor MambaBlockImpl::A() const { return -torch::exp(A_log); }
 
+namespace {
+
+// weight [out, in] times x [batch, in, length], one product per batch row. The result keeps
+// x's channels-by-length layout, which the scan reads, where a Linear on x.transpose(1, 2) would
+// copy x into [batch, length, channels] first and the result back. (A plain matmul copies too:
+// it folds the batch into one product to keep the weight's gradient small, which for these
+// narrow projections it already is.) The cast is what autocast would do to the weight.
+torch::Tensor left_multiply(const torch::Tensor& weight, const torch::Tensor& x) {
+  return torch::bmm(weight.to(x.scalar_type()).expand({x.size(0), -1, -1}), x);
+}
+
+}  // namespace
+
 torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
   const int64_t length = x.size(1);
+  // Split before transposing: the split's gradient is then one concatenation straight into the
+  // [batch, length, 2 d_inner] layout in_proj's backward reads.
+  const auto xz = in_proj(x).chunk(2, -1);
   // The scan runs along the last dimension: channels and states go to the middle.
-  const auto xz = in_proj(x).transpose(1, 2);  // [batch, 2 d_inner, length]
-  const auto u = torch::silu(conv(xz.narrow(1, 0, d_inner_)).narrow(2, 0, length));
-  const auto gate = xz.narrow(1, d_inner_, d_inner_);
+  const auto u = torch::silu(conv(xz[0].transpose(1, 2)).narrow(2, 0, length));
+  const auto gate = xz[1].transpose(1, 2);
 
-  const auto projected = x_proj(u.transpose(1, 2));  // [batch, length, dt_rank + 2 d_state]
-  const auto dt = projected.narrow(2, 0, dt_rank_);
-  const auto B = projected.narrow(2, dt_rank_, d_state_).transpose(1, 2);
-  const auto C = projected.narrow(2, dt_rank_ + d_state_, d_state_).transpose(1, 2);
+  const auto projected = left_multiply(x_proj->weight, u).split({dt_rank_, d_state_, d_state_}, 1);
+  const auto& dt = projected[0];  // [batch, dt_rank, length]
+  const auto& B = projected[1];   // [batch, d_state, length]
+  const auto& C = projected[2];
   // Under autocast softplus runs in float while u, B and C are bfloat16; the scan takes them in
   // one type, so delta follows u (as in mamba_ssm, whose kernel gets delta in the input type).
-  const auto delta = torch::softplus(dt_proj(dt)).to(u.scalar_type()).transpose(1, 2);
+  const auto delta =
+      torch::softplus(left_multiply(dt_proj->weight, dt) + dt_proj->bias.unsqueeze(-1))
+          .to(u.scalar_type());
 
   const auto y = selective_scan(u, delta, A(), B, C, D) * torch::silu(gate);
   return out_proj(y.transpose(1, 2));
