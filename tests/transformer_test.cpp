@@ -100,9 +100,9 @@ TEST(TransformerTest, ResidualModesDiffer) {
 
 // Attention as its definition reads, from the module's own weights: softmax(q k^T / sqrt(d) +
 // bias) v. The module may compute it another way (LibTorch 2.x's fused kernels) but not differ.
+// In its output and in its weights' gradients.
 TEST(TransformerTest, AttentionIsSoftmaxOfScaledScoresPlusTheBias) {
   torch::manual_seed(11);
-  torch::NoGradGuard no_grad;
   const int64_t d_model = 16, heads = 4, head_dim = 4, batch = 2, length = 9;
   for (const Positional scheme :
        {Positional::kRope, Positional::kNope, Positional::kAlibi, Positional::kHardAlibi}) {
@@ -115,6 +115,15 @@ TEST(TransformerTest, AttentionIsSoftmaxOfScaledScoresPlusTheBias) {
     CausalSelfAttention attention(d_model, heads);
     const auto x = torch::randn({batch, length, d_model});
     const auto positions = encode_positions(options, length, torch::kCPU);
+    const auto output_weights = torch::randn({batch, length, d_model});
+    const auto gradients = [&](const torch::Tensor& output) {
+      attention->zero_grad();
+      (output * output_weights).sum().backward();
+      std::vector<torch::Tensor> result;
+      for (const auto& parameter : attention->parameters())
+        result.push_back(parameter.grad().clone());
+      return result;
+    };
 
     const auto qkv = attention->qkv(x).view({batch, length, 3, heads, head_dim});
     auto q = qkv.select(2, 0).transpose(1, 2), k = qkv.select(2, 1).transpose(1, 2);
@@ -127,8 +136,14 @@ TEST(TransformerTest, AttentionIsSoftmaxOfScaledScoresPlusTheBias) {
         q.matmul(k.transpose(-2, -1)) / std::sqrt(double(head_dim)) + positions.bias, -1);
     const auto expected =
         attention->out(weights.matmul(v).transpose(1, 2).reshape({batch, length, d_model}));
-    EXPECT_TRUE(torch::allclose(attention->forward(x, positions), expected, 1e-5, 1e-6))
+    const auto expected_gradients = gradients(expected);
+    const auto output = attention->forward(x, positions);
+    EXPECT_TRUE(torch::allclose(output, expected, 1e-5, 1e-6))
         << "scheme " << static_cast<int>(scheme);
+    const auto actual_gradients = gradients(output);
+    for (size_t i = 0; i < actual_gradients.size(); ++i)
+      EXPECT_TRUE(torch::allclose(actual_gradients[i], expected_gradients[i], 1e-4, 1e-6))
+          << "scheme " << static_cast<int>(scheme) << ", parameter " << i;
   }
 }
 
