@@ -12,6 +12,7 @@
 
 #include "attention.hpp"
 #include "positional.hpp"
+#include "qkv_heads.hpp"
 #include "test_support.hpp"
 #include "transformer.hpp"
 
@@ -304,6 +305,30 @@ TEST(TransformerTest, RotaryIsGptNeoxRotateHalfOnTheLeadingDims) {
                  -1);
   const auto tables = rotary_tables(rotary, head_dim, base, length, torch::kCPU);
   EXPECT_TRUE(torch::allclose(apply_rotary(x, tables), expected, 1e-5, 1e-6));
+}
+
+// split_heads takes the projection's thirds as queries, keys and values, head by head, rotates
+// the first two with RoPE, and leaves them alone without; empty batches and sequences included.
+TEST(TransformerTest, SplitHeadsCutsTheProjectionIntoRotatedHeads) {
+  torch::manual_seed(13);
+  const int64_t heads = 3, head_dim = 4;
+  for (const auto& [batch, length] :
+       std::vector<std::pair<int64_t, int64_t>>{{2, 5}, {0, 5}, {2, 0}}) {
+    const auto projected = torch::randn({batch, length, 3 * heads * head_dim});
+    const auto part = [&](int64_t i) {
+      return projected.view({batch, length, 3, heads, head_dim}).select(2, i).transpose(1, 2);
+    };
+    const auto tables = rotary_tables(2, head_dim, 10000.0, length, torch::kCPU);
+    const auto rotated = split_heads(projected, heads, tables);
+    EXPECT_TRUE(torch::equal(rotated.query, apply_rotary(part(0), tables)));
+    EXPECT_TRUE(torch::equal(rotated.key, apply_rotary(part(1), tables)));
+    EXPECT_TRUE(torch::equal(rotated.value, part(2)));
+    const auto plain = split_heads(projected, heads, RotaryTables{});
+    EXPECT_TRUE(torch::equal(plain.query, part(0)));
+    EXPECT_TRUE(torch::equal(plain.key, part(1)));
+    EXPECT_TRUE(torch::equal(plain.value, part(2)));
+    EXPECT_EQ(plain.query.sizes(), torch::IntArrayRef({batch, heads, length, head_dim}));
+  }
 }
 
 // apply_rotary's own backward (the inverse rotation) gives what autograd derives from the

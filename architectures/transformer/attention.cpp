@@ -5,6 +5,7 @@
 // [batch, heads, length, length] scores and probabilities are never stored.
 
 #include "attention.hpp"
+#include "qkv_heads.hpp"
 
 #include <parrot/torch_version.hpp>
 
@@ -24,19 +25,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x,
                                                const PositionEncoding& positions) {
   const int64_t batch = x.size(0);
   const int64_t length = x.size(1);
-  // [batch, length, 3 * d_model] -> queries and keys [2, batch, heads, length, head_dim] and
-  // values [batch, heads, length, head_dim]. Split and unbind rather than narrow and index: their
-  // gradients are one concatenation each, where an index's gradient is a zeroed tensor of the
-  // whole projection with the part copied in, and those are then added up.
-  const auto parts = qkv(x).view({batch, length, 3, heads_, head_dim_}).split({2, 1}, 2);
-  const auto query_key = parts[0].permute({2, 0, 3, 1, 4});
-  // Queries and keys rotate together: one set of kernels instead of two.
-  const auto rotated = positions.rotary.cos.defined()
-                           ? apply_rotary(query_key, positions.rotary).unbind(0)
-                           : query_key.unbind(0);
-  const auto& query = rotated[0];
-  const auto& key = rotated[1];
-  const auto value = parts[1].squeeze(2).transpose(1, 2);
+  const auto [query, key, value] = split_heads(qkv(x), heads_, positions.rotary);
 
 #if PARROT_TORCH_AT_LEAST(2, 4)
   // The default scale is 1 / sqrt(head_dim).
