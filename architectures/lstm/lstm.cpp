@@ -2,6 +2,8 @@
 
 #include "lstm.hpp"
 
+#include <parrot/linear.hpp>
+
 #include <torch/torch.h>
 
 namespace parrot::lstm {
@@ -20,7 +22,7 @@ torch::Tensor Lstm::forward(const torch::Tensor& tokens) {
   TORCH_CHECK(tokens.dim() == 2, "lstm: tokens must be [batch, length], got ", tokens.sizes());
   // Every sequence starts from a zero state; the final (h, c) is not needed for training or
   // scoring.
-  return output(std::get<0>(recurrence(embedding(tokens))));
+  return linear(output, std::get<0>(recurrence(embedding(tokens))));
 }
 
 int64_t Lstm::state_bits(int64_t /*context_length*/) const {

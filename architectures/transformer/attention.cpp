@@ -7,6 +7,7 @@
 #include "attention.hpp"
 #include "qkv_heads.hpp"
 
+#include <parrot/linear.hpp>
 #include <parrot/torch_version.hpp>
 
 #include <torch/torch.h>
@@ -25,7 +26,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x,
                                                const PositionEncoding& positions) {
   const int64_t batch = x.size(0);
   const int64_t length = x.size(1);
-  const auto [query, key, value] = split_heads(qkv(x), heads_, positions.rotary);
+  const auto [query, key, value] = split_heads(linear(qkv, x), heads_, positions.rotary);
 
 #if PARROT_TORCH_AT_LEAST(2, 4)
   // The default scale is 1 / sqrt(head_dim).
@@ -38,7 +39,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x,
   const auto scores = torch::matmul(query, key.transpose(-2, -1)) * scale + positions.bias;
   const auto mixed = torch::matmul(torch::softmax(scores, -1), value);
 #endif
-  return out(mixed.transpose(1, 2).reshape({batch, length, heads_ * head_dim_}));
+  return linear(out, mixed.transpose(1, 2).reshape({batch, length, heads_ * head_dim_}));
 }
 
 }  // namespace parrot::transformer

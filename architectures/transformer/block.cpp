@@ -2,6 +2,8 @@
 
 #include "block.hpp"
 
+#include <parrot/linear.hpp>
+
 #include <torch/torch.h>
 
 namespace parrot::transformer {
@@ -10,7 +12,9 @@ MlpImpl::MlpImpl(int64_t d_model, int64_t ratio)
     : up(register_module("up", torch::nn::Linear(d_model, ratio * d_model))),
       down(register_module("down", torch::nn::Linear(ratio * d_model, d_model))) {}
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return down(torch::gelu(up(x))); }
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  return linear(down, torch::gelu(linear(up, x)));
+}
 
 BlockImpl::BlockImpl(int64_t d_model, int64_t heads, int64_t mlp_ratio, bool parallel_residual)
     : attention_norm(register_module("attention_norm",
