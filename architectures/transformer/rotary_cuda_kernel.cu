@@ -1,6 +1,6 @@
 // The qkv projection split into heads and RoPE applied in one pass, forward and backward: what is
-// otherwise a split, a permute, three elementwise kernels for the rotation and, backward, two
-// concatenations (a few microseconds each, 24 of them a step for a 12-layer model).
+// otherwise a split, a permute, three elementwise kernels for the rotation each way and, backward,
+// two concatenations (eight launches a layer, a few microseconds each).
 //
 // One block per (batch, position): its threads take the dims of a head across (x) and the
 // 3 * heads heads down (y), so that a warp reads and writes neighbouring elements of one head. A
