@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <parrot/cuda_convert.cuh>
+
 #include "selective_scan_cuda_kernel.hpp"
 
 namespace parrot::mamba::cuda_scan {
@@ -93,18 +95,8 @@ struct WarpChannelSum {
   __device__ static bool writes(int lane) { return lane / kLanes < (1 << kHalvings); }
 };
 
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-template <typename T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ float from_float<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
-  return __float2bfloat16_rn(x);
-}
+using parrot::cuda::from_float;
+using parrot::cuda::to_float;
 
 // Copies time steps [t0, t0 + kCols) of kRows consecutive rows of a [rows, length] array into
 // shared memory as float: row r, step t at tile[r * pitch + t], or at tile[t * pitch + r] when

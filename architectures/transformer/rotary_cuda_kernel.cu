@@ -12,7 +12,7 @@
 
 #include "rotary_cuda_kernel.hpp"
 
-#include <cuda_bf16.h>
+#include <parrot/cuda_convert.cuh>
 
 namespace parrot::transformer::cuda_rotary {
 namespace {
@@ -20,18 +20,8 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kUnroll = 4;
 
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-template <typename T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ float from_float<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
-  return __float2bfloat16(x);
-}
+using parrot::cuda::from_float;
+using parrot::cuda::to_float;
 
 struct Args {
   Heads in[3];
