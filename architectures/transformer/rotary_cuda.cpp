@@ -25,8 +25,17 @@ cuda_rotary::Heads heads_of(const torch::Tensor& t) {
   return {t.data_ptr(), t.stride(0), t.stride(1), t.stride(2)};
 }
 
-void rotate(const torch::Tensor (&in)[3], const cuda_rotary::Sizes& sizes,
-            const variable_list& tables, float direction, const torch::Tensor& out) {
+// [batch, length, 3, heads, head_dim] as queries, keys and values [batch, heads, length,
+// head_dim]: views.
+variable_list heads_by_part(const torch::Tensor& by_part) {
+  variable_list parts;
+  for (int64_t part = 0; part < 3; ++part) parts.push_back(by_part.select(2, part).transpose(1, 2));
+  return parts;
+}
+
+// `in`: queries, keys and values [batch, heads, length, head_dim], head_dim contiguous.
+void rotate(const variable_list& in, const cuda_rotary::Sizes& sizes, const variable_list& tables,
+            float direction, const torch::Tensor& out) {
   const cuda_rotary::Heads heads[3] = {heads_of(in[0]), heads_of(in[1]), heads_of(in[2])};
   const cuda_rotary::Rotation rotation{tables[0].data_ptr<float>(), tables[1].data_ptr<float>(),
                                        tables[2].data_ptr<int64_t>()};
@@ -61,15 +70,12 @@ struct RotateHeadsFunction : torch::autograd::Function<RotateHeadsFunction> {
                                sin.to(torch::kFloat).contiguous(),
                                partner.to(torch::kLong).contiguous()};
     const cuda_rotary::Sizes sizes{batch, length, heads, head_dim};
-    const auto split = projected.view({batch, length, 3, heads, head_dim});
-    auto out = torch::empty_like(split);
-    rotate({split.select(2, 0).transpose(1, 2), split.select(2, 1).transpose(1, 2),
-            split.select(2, 2).transpose(1, 2)},
-           sizes, tables, 1.0f, out);
+    const auto by_part = projected.view({batch, length, 3, heads, head_dim});
+    auto out = torch::empty_like(by_part);
+    rotate(heads_by_part(by_part), sizes, tables, 1.0f, out);
     ctx->save_for_backward(tables);
     ctx->saved_data["heads"] = heads;
-    return {out.select(2, 0).transpose(1, 2), out.select(2, 1).transpose(1, 2),
-            out.select(2, 2).transpose(1, 2)};
+    return heads_by_part(out);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list gradients) {
@@ -79,10 +85,10 @@ struct RotateHeadsFunction : torch::autograd::Function<RotateHeadsFunction> {
     const auto& first = gradients[0];
     const int64_t batch = first.size(0), length = first.size(2), head_dim = first.size(3);
     const c10::cuda::CUDAGuard device(first.device());
-    torch::Tensor in[3];
-    for (int part = 0; part < 3; ++part) {
-      in[part] = gradients[part].to(first.scalar_type());
-      if (in[part].stride(3) != 1) in[part] = in[part].contiguous();
+    variable_list in;
+    for (const auto& gradient : gradients) {
+      auto typed = gradient.to(first.scalar_type());
+      in.push_back(typed.stride(3) == 1 ? typed : typed.contiguous());
     }
     auto projected = torch::empty({batch, length, 3 * heads * head_dim}, first.options());
     rotate(in, {batch, length, heads, head_dim}, tables, -1.0f, projected);

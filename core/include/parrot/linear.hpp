@@ -5,7 +5,6 @@
 // bias in the matrix product's epilogue. The numbers are the same.
 #pragma once
 
-#include <torch/nn/modules/linear.h>
 #include <torch/torch.h>
 
 namespace parrot {
