@@ -1,5 +1,6 @@
-// Tests of the mamba architecture: shapes at any length, causality, Mamba's initialization,
-// parameter errors, cost (state bits, the paper's size) and learning to copy on CPU.
+// Tests of the mamba architecture: shapes at any length, causality, the causal convolution,
+// Mamba's initialization, parameter errors, cost (state bits, the paper's size) and learning to
+// copy on CPU.
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "causal_conv.hpp"
 #include "cpu_runtime.hpp"
 #include "mamba.hpp"
 #include "selective_scan.hpp"
@@ -196,6 +198,35 @@ TEST(MambaTest, RecomputedBlocksGiveTheSameOutputsAndGradients) {
       ASSERT_TRUE(b[item.key()].grad().defined()) << item.key() << ", bf16 " << bf16;
       EXPECT_TRUE(torch::allclose(item.value().grad(), b[item.key()].grad(), 1e-5, 1e-6))
           << item.key() << ", bf16 " << bf16;
+    }
+  }
+}
+
+// causal_conv_silu() on the CPU, the reference of the CUDA kernel's tests, against its formula
+// one number at a time: widths from 1 to past the length, a strided x, with and without a bias.
+TEST(MambaTest, CausalConvolutionIsItsFormula) {
+  torch::manual_seed(8);
+  for (const int64_t width : {1, 3, 4, 7}) {
+    for (const bool with_bias : {true, false}) {
+      const int64_t batch = 2, length = 5, channels = 3;
+      const auto x =
+          torch::randn({batch, length, 2 * channels}, torch::kDouble).narrow(2, channels, channels);
+      const auto weight = torch::randn({channels, 1, width}, torch::kDouble);
+      const auto bias = with_bias ? torch::randn({channels}, torch::kDouble) : torch::Tensor();
+      const auto u = causal_conv_silu(x, weight, bias);
+      ASSERT_EQ(u.sizes(), torch::IntArrayRef({batch, channels, length}));
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t c = 0; c < channels; ++c)
+          for (int64_t t = 0; t < length; ++t) {
+            double pre = with_bias ? bias[c].item<double>() : 0.0;
+            for (int64_t k = 0; k < width; ++k) {
+              const int64_t source = t - (width - 1) + k;
+              if (source >= 0)
+                pre += weight[c][0][k].item<double>() * x[b][source][c].item<double>();
+            }
+            EXPECT_NEAR(u[b][c][t].item<double>(), pre / (1.0 + std::exp(-pre)), 1e-12)
+                << "width " << width << " at " << b << ", " << c << ", " << t;
+          }
     }
   }
 }

@@ -15,21 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "relative_error.hpp"
 #include "rotary_cuda.hpp"
 
 namespace parrot::transformer {
 namespace {
 
-// Largest difference relative to the largest value.
-double relative_error(const torch::Tensor& actual, const torch::Tensor& expected) {
-  if (expected.numel() == 0) return 0;
-  const double scale = expected.abs().max().item<double>();
-  return (actual.cpu().to(torch::kDouble) - expected.to(torch::kDouble))
-             .abs()
-             .max()
-             .item<double>() /
-         (scale > 0 ? scale : 1.0);
-}
+using parrot::test::relative_error;
 
 struct Shape {
   int64_t batch, length, heads, head_dim, rotary_dims;

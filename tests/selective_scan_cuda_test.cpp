@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "relative_error.hpp"
 #include "selective_scan_cuda.hpp"
 #include "selective_scan_cuda_kernel.hpp"
 
@@ -78,12 +79,7 @@ std::vector<torch::Tensor> output_and_gradients(Scan scan, const Inputs& in,
   return result;
 }
 
-// Largest difference relative to the largest value (selective_scan_test says why).
-double relative_error(const torch::Tensor& actual, const torch::Tensor& expected) {
-  if (expected.numel() == 0) return 0;
-  const double scale = expected.abs().max().item<double>();
-  return (actual - expected).abs().max().item<double>() / (scale > 0 ? scale : 1.0);
-}
+using parrot::test::relative_error;
 
 class SelectiveScanCudaTest : public ::testing::Test {
  protected:

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "relative_error.hpp"
 #include "selective_scan.hpp"
 #include "selective_scan_cpu_kernel.hpp"
 
@@ -63,12 +64,7 @@ std::vector<torch::Tensor> output_and_gradients(Scan scan, const Inputs& inputs,
   return result;
 }
 
-// Largest difference relative to the largest value: elementwise ratios blow up where a gradient
-// happens to cross zero, while this still catches any term that is wrong or missing.
-double relative_error(const torch::Tensor& actual, const torch::Tensor& expected) {
-  const double scale = expected.abs().max().item<double>();
-  return (actual - expected).abs().max().item<double>() / (scale > 0 ? scale : 1.0);
-}
+using parrot::test::relative_error;
 
 // h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t, y_t = C_t . h_t + D u_t, one number at a time.
 torch::Tensor naive_scan(const Inputs& in) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "causal_conv.hpp"
 #include "selective_scan.hpp"
 
 #include <parrot/recompute.hpp>
@@ -29,8 +30,8 @@ MambaBlockImpl::MambaBlockImpl(const MambaOptions& options)
   const int64_t d_model = options.d_model;
   in_proj = register_module(
       "in_proj", torch::nn::Linear(torch::nn::LinearOptions(d_model, 2 * d_inner_).bias(false)));
-  // Padding both ends by d_conv - 1 and keeping the first `length` outputs leaves each output
-  // seeing only its own and earlier inputs.
+  // Holds the filter that causal_conv_silu() applies (causal_conv.hpp); its padding makes the
+  // module itself causal once the right tail of its output is cut.
   conv = register_module(
       "conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(d_inner_, d_inner_, options.d_conv)
                                     .groups(d_inner_)
@@ -77,12 +78,11 @@ torch::Tensor left_multiply(const torch::Tensor& weight, const torch::Tensor& x)
 }  // namespace
 
 torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
-  const int64_t length = x.size(1);
   // Split before transposing: the split's gradient is then one concatenation straight into the
   // [batch, length, 2 d_inner] layout in_proj's backward reads.
   const auto xz = in_proj(x).chunk(2, -1);
   // The scan runs along the last dimension: channels and states go to the middle.
-  const auto u = torch::silu(conv(xz[0].transpose(1, 2)).narrow(2, 0, length));
+  const auto u = causal_conv_silu(xz[0], conv->weight, conv->bias);
   const auto gate = xz[1].transpose(1, 2);
 
   const auto projected = left_multiply(x_proj->weight, u).split({dt_rank_, d_state_, d_state_}, 1);

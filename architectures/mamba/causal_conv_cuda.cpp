@@ -1,0 +1,103 @@
+// The CUDA causal convolution with SiLU as a LibTorch autograd function: checks the inputs, hands
+// the kernels (causal_conv_cuda_kernel.cu) pointers and strides on the current CUDA stream, and
+// adds up the filter's per-row gradients.
+
+#include "causal_conv_cuda.hpp"
+#include "causal_conv_cuda_kernel.hpp"
+
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/torch.h>
+
+namespace parrot::mamba {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+cuda_conv::Dtype dtype_of(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kBFloat16 ? cuda_conv::Dtype::kBFloat16
+                                             : cuda_conv::Dtype::kFloat32;
+}
+
+cuda_conv::Sizes sizes_of(const torch::Tensor& x, const torch::Tensor& weight) {
+  return {x.size(0), x.size(1), x.size(2), weight.size(-1)};
+}
+
+cuda_conv::Input input_of(const torch::Tensor& x) {
+  return {x.data_ptr(), x.stride(0), x.stride(1)};
+}
+
+cuda_conv::Filter filter_of(const torch::Tensor& weight, const torch::Tensor& bias) {
+  return {weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr};
+}
+
+void check(cudaError_t error) {
+  TORCH_CHECK(error == cudaSuccess,
+              "causal_conv_silu_cuda: the kernel failed: ", cudaGetErrorString(error));
+}
+
+struct CausalConvSiluFunction : torch::autograd::Function<CausalConvSiluFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x_in,
+                               const torch::Tensor& weight_in, const torch::Tensor& bias_in) {
+    TORCH_CHECK(x_in.dim() == 3, "causal_conv_silu_cuda: x must be [batch, length, channels], got ",
+                x_in.sizes());
+    const int64_t channels = x_in.size(2);
+    TORCH_CHECK(weight_in.dim() == 3 && weight_in.size(0) == channels && weight_in.size(1) == 1 &&
+                    weight_in.size(2) >= 1 && weight_in.size(2) <= cuda_conv::kMaxWidth,
+                "causal_conv_silu_cuda: the filter must be [", channels, ", 1, 1 to ",
+                cuda_conv::kMaxWidth, "], got ", weight_in.sizes());
+    TORCH_CHECK(!bias_in.defined() || bias_in.sizes() == torch::IntArrayRef({channels}),
+                "causal_conv_silu_cuda: the bias must be [", channels, "], got ", bias_in.sizes());
+    for (const auto* t : {&weight_in, &bias_in})
+      TORCH_CHECK(!t->defined() || t->device() == x_in.device(),
+                  "causal_conv_silu_cuda: the filter must be on x's ", x_in.device(), ", got ",
+                  t->device());
+    const c10::cuda::CUDAGuard device(x_in.device());
+    const auto x = x_in.stride(2) == 1 ? x_in : x_in.contiguous();
+    const auto weight = weight_in.to(torch::kFloat).contiguous();
+    const auto bias = bias_in.defined() ? bias_in.to(torch::kFloat).contiguous() : bias_in;
+    auto u = torch::empty({x.size(0), channels, x.size(1)}, x.options());
+    check(cuda_conv::forward(dtype_of(x), input_of(x), filter_of(weight, bias), sizes_of(x, weight),
+                             u.data_ptr(), c10::cuda::getCurrentCUDAStream()));
+    ctx->save_for_backward({x, weight, bias});
+    return u;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list gradients) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &weight = saved[1], &bias = saved[2];
+    const cuda_conv::Sizes sizes = sizes_of(x, weight);
+    const c10::cuda::CUDAGuard device(x.device());
+    auto gx = torch::empty({sizes.batch, sizes.length, sizes.channels}, x.options());
+    const auto floats = x.options().dtype(torch::kFloat);
+    if (x.numel() == 0)
+      return {gx, torch::zeros_like(weight),
+              bias.defined() ? torch::zeros_like(bias) : torch::Tensor()};
+    // Unused outputs come as zeros (the default materialize_grads).
+    const auto gu = gradients[0].to(x.scalar_type()).contiguous();
+    auto gweight_part = torch::empty({sizes.batch, sizes.channels, sizes.width}, floats);
+    auto gbias_part =
+        bias.defined() ? torch::empty({sizes.batch, sizes.channels}, floats) : torch::Tensor();
+    check(cuda_conv::backward(dtype_of(x), input_of(x), filter_of(weight, bias), sizes,
+                              gu.data_ptr(), gx.data_ptr(), gweight_part.data_ptr<float>(),
+                              bias.defined() ? gbias_part.data_ptr<float>() : nullptr,
+                              c10::cuda::getCurrentCUDAStream()));
+    return {gx, gweight_part.sum(0).view_as(weight),
+            bias.defined() ? gbias_part.sum(0) : torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor causal_conv_silu_cuda(const torch::Tensor& x, const torch::Tensor& weight,
+                                    const torch::Tensor& bias) {
+  return CausalConvSiluFunction::apply(x, weight, bias);
+}
+
+bool causal_conv_cuda_applies(const torch::Tensor& x, const torch::Tensor& weight) {
+  return x.is_cuda() && (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) &&
+         weight.size(-1) <= cuda_conv::kMaxWidth;
+}
+
+}  // namespace parrot::mamba
