@@ -29,7 +29,7 @@ cuda_conv::Input input_of(const torch::Tensor& x) {
 }
 
 cuda_conv::Filter filter_of(const torch::Tensor& weight, const torch::Tensor& bias) {
-  return {weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr};
+  return {weight.data_ptr<float>(), bias.data_ptr<float>()};
 }
 
 void check(cudaError_t error) {
@@ -38,26 +38,15 @@ void check(cudaError_t error) {
 }
 
 struct CausalConvSiluFunction : torch::autograd::Function<CausalConvSiluFunction> {
+  // x [batch, length, channels], weight [channels, 1, width], bias [channels]: checked by
+  // causal_conv_silu_cuda.
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x_in,
                                const torch::Tensor& weight_in, const torch::Tensor& bias_in) {
-    TORCH_CHECK(x_in.dim() == 3, "causal_conv_silu_cuda: x must be [batch, length, channels], got ",
-                x_in.sizes());
-    const int64_t channels = x_in.size(2);
-    TORCH_CHECK(weight_in.dim() == 3 && weight_in.size(0) == channels && weight_in.size(1) == 1 &&
-                    weight_in.size(2) >= 1 && weight_in.size(2) <= cuda_conv::kMaxWidth,
-                "causal_conv_silu_cuda: the filter must be [", channels, ", 1, 1 to ",
-                cuda_conv::kMaxWidth, "], got ", weight_in.sizes());
-    TORCH_CHECK(!bias_in.defined() || bias_in.sizes() == torch::IntArrayRef({channels}),
-                "causal_conv_silu_cuda: the bias must be [", channels, "], got ", bias_in.sizes());
-    for (const auto* t : {&weight_in, &bias_in})
-      TORCH_CHECK(!t->defined() || t->device() == x_in.device(),
-                  "causal_conv_silu_cuda: the filter must be on x's ", x_in.device(), ", got ",
-                  t->device());
     const c10::cuda::CUDAGuard device(x_in.device());
     const auto x = x_in.stride(2) == 1 ? x_in : x_in.contiguous();
     const auto weight = weight_in.to(torch::kFloat).contiguous();
-    const auto bias = bias_in.defined() ? bias_in.to(torch::kFloat).contiguous() : bias_in;
-    auto u = torch::empty({x.size(0), channels, x.size(1)}, x.options());
+    const auto bias = bias_in.to(torch::kFloat).contiguous();
+    auto u = torch::empty({x.size(0), x.size(2), x.size(1)}, x.options());
     check(cuda_conv::forward(dtype_of(x), input_of(x), filter_of(weight, bias), sizes_of(x, weight),
                              u.data_ptr(), c10::cuda::getCurrentCUDAStream()));
     ctx->save_for_backward({x, weight, bias});
@@ -71,20 +60,15 @@ struct CausalConvSiluFunction : torch::autograd::Function<CausalConvSiluFunction
     const c10::cuda::CUDAGuard device(x.device());
     auto gx = torch::empty({sizes.batch, sizes.length, sizes.channels}, x.options());
     const auto floats = x.options().dtype(torch::kFloat);
-    if (x.numel() == 0)
-      return {gx, torch::zeros_like(weight),
-              bias.defined() ? torch::zeros_like(bias) : torch::Tensor()};
+    if (x.numel() == 0) return {gx, torch::zeros_like(weight), torch::zeros_like(bias)};
     // Unused outputs come as zeros (the default materialize_grads).
     const auto gu = gradients[0].to(x.scalar_type()).contiguous();
     auto gweight_part = torch::empty({sizes.batch, sizes.channels, sizes.width}, floats);
-    auto gbias_part =
-        bias.defined() ? torch::empty({sizes.batch, sizes.channels}, floats) : torch::Tensor();
+    auto gbias_part = torch::empty({sizes.batch, sizes.channels}, floats);
     check(cuda_conv::backward(dtype_of(x), input_of(x), filter_of(weight, bias), sizes,
                               gu.data_ptr(), gx.data_ptr(), gweight_part.data_ptr<float>(),
-                              bias.defined() ? gbias_part.data_ptr<float>() : nullptr,
-                              c10::cuda::getCurrentCUDAStream()));
-    return {gx, gweight_part.sum(0).view_as(weight),
-            bias.defined() ? gbias_part.sum(0) : torch::Tensor()};
+                              gbias_part.data_ptr<float>(), c10::cuda::getCurrentCUDAStream()));
+    return {gx, gweight_part.sum(0).view_as(weight), gbias_part.sum(0)};
   }
 };
 
@@ -92,7 +76,22 @@ struct CausalConvSiluFunction : torch::autograd::Function<CausalConvSiluFunction
 
 torch::Tensor causal_conv_silu_cuda(const torch::Tensor& x, const torch::Tensor& weight,
                                     const torch::Tensor& bias) {
-  return CausalConvSiluFunction::apply(x, weight, bias);
+  TORCH_CHECK(x.dim() == 3, "causal_conv_silu_cuda: x must be [batch, length, channels], got ",
+              x.sizes());
+  const int64_t channels = x.size(2);
+  TORCH_CHECK(weight.dim() == 3 && weight.size(0) == channels && weight.size(1) == 1 &&
+                  weight.size(2) >= 1 && weight.size(2) <= cuda_conv::kMaxWidth,
+              "causal_conv_silu_cuda: the filter must be [", channels, ", 1, 1 to ",
+              cuda_conv::kMaxWidth, "], got ", weight.sizes());
+  TORCH_CHECK(!bias.defined() || bias.sizes() == torch::IntArrayRef({channels}),
+              "causal_conv_silu_cuda: the bias must be [", channels, "], got ", bias.sizes());
+  for (const auto* t : {&weight, &bias})
+    TORCH_CHECK(!t->defined() || t->device() == x.device(),
+                "causal_conv_silu_cuda: the filter must be on x's ", x.device(), ", got ",
+                t->device());
+  // An autograd function's inputs must all be defined: no bias is a bias of zeros.
+  return CausalConvSiluFunction::apply(
+      x, weight, bias.defined() ? bias : torch::zeros({channels}, weight.options()));
 }
 
 bool causal_conv_cuda_applies(const torch::Tensor& x, const torch::Tensor& weight) {

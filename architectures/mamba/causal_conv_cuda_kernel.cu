@@ -51,7 +51,7 @@ __device__ void load_filter(const Args& a, int c0, float (*weight)[kMaxWidth], f
   }
   if (threadIdx.y == 0) {
     const int c = c0 + threadIdx.x;
-    bias[threadIdx.x] = a.filter.bias && c < a.sizes.channels ? a.filter.bias[c] : 0.0f;
+    bias[threadIdx.x] = c < a.sizes.channels ? a.filter.bias[c] : 0.0f;
   }
 }
 
@@ -177,11 +177,9 @@ __global__ void __launch_bounds__(kTile* kRows)
     for (int r = 0; r < kRows; ++r) sum += partial[r][k][ci];
     out[k] = sum;
   }
-  if (gbias_part) {
-    float sum = 0.0f;
-    for (int r = 0; r < kRows; ++r) sum += partial[r][kMaxWidth][ci];
-    gbias_part[place.b * channels + c] = sum;
-  }
+  float bias_sum = 0.0f;
+  for (int r = 0; r < kRows; ++r) bias_sum += partial[r][kMaxWidth][ci];
+  gbias_part[place.b * channels + c] = bias_sum;
 }
 
 // Blocks for the sizes, or 0 where a grid cannot hold them.

@@ -26,7 +26,7 @@ struct Input {
   int64_t batch_stride, position_stride;
 };
 
-// weight [channels, width] and bias [channels] (null for none), contiguous.
+// weight [channels, width] and bias [channels], contiguous.
 struct Filter {
   const float *weight, *bias;
 };
@@ -39,7 +39,7 @@ cudaError_t forward(Dtype dtype, const Input& in, const Filter& filter, const Si
 
 // From gu [batch, channels, length], contiguous: gx [batch, length, channels], contiguous and
 // final, and float partial sums for the caller to add up over the batch, gweight_part
-// [batch, channels, width] and gbias_part [batch, channels] (unless bias is null). Each partial sum
+// [batch, channels, width] and gbias_part [batch, channels]. Each partial sum
 // is written by one thread in a fixed order: the result is the same bits every run. Sizes at
 // least 1.
 cudaError_t backward(Dtype dtype, const Input& in, const Filter& filter, const Sizes& sizes,
