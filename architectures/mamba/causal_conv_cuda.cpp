@@ -8,6 +8,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <torch/torch.h>
+#include <parrot/cuda_dtype_of.hpp>
 
 namespace parrot::mamba {
 namespace {
@@ -15,10 +16,7 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-cuda_conv::Dtype dtype_of(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kBFloat16 ? cuda_conv::Dtype::kBFloat16
-                                             : cuda_conv::Dtype::kFloat32;
-}
+using parrot::cuda::dtype_of;
 
 cuda_conv::Sizes sizes_of(const torch::Tensor& x, const torch::Tensor& weight) {
   return {x.size(0), x.size(1), x.size(2), weight.size(-1)};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cuda_runtime_api.h>
+#include <parrot/cuda_dtype.hpp>
 
 #include <cstdint>
 
@@ -14,7 +15,7 @@ namespace parrot::mamba::cuda_conv {
 constexpr int64_t kMaxWidth = 8;
 
 // The type of x, u and their gradients. Filter, arithmetic and the filter's gradients are float.
-enum class Dtype { kFloat32, kBFloat16 };
+using Dtype = parrot::cuda::Dtype;
 
 struct Sizes {
   int64_t batch, length, channels, width;

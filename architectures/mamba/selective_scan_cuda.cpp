@@ -8,6 +8,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <torch/torch.h>
+#include <parrot/cuda_dtype_of.hpp>
 
 namespace parrot::mamba {
 namespace {
@@ -64,8 +65,7 @@ void check_cuda(cudaError_t error, const char* what) {
 cuda_scan::Inputs pointers(const torch::Tensor& u, const torch::Tensor& delta,
                            const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
                            const torch::Tensor& D) {
-  const auto dtype = u.scalar_type() == torch::kBFloat16 ? cuda_scan::Dtype::kBFloat16
-                                                         : cuda_scan::Dtype::kFloat32;
+  const auto dtype = parrot::cuda::dtype_of(u);
   return {dtype,        u.data_ptr(),        delta.data_ptr(),   B.data_ptr(),
           C.data_ptr(), A.data_ptr<float>(), D.data_ptr<float>()};
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cuda_runtime_api.h>
+#include <parrot/cuda_dtype.hpp>
 
 #include <cstdint>
 
@@ -15,7 +16,7 @@ constexpr int64_t kMaxState = 128;
 
 // The type of u, delta, B, C and of what is computed from them (y, and the gradients of u and
 // delta). Arithmetic and state are float throughout.
-enum class Dtype { kFloat32, kBFloat16 };
+using Dtype = parrot::cuda::Dtype;
 
 struct Sizes {
   int64_t batch, channels, length, state;

@@ -8,6 +8,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <torch/torch.h>
+#include <parrot/cuda_dtype_of.hpp>
 
 namespace parrot::transformer {
 namespace {
@@ -15,10 +16,7 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-cuda_rotary::Dtype dtype_of(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kBFloat16 ? cuda_rotary::Dtype::kBFloat16
-                                             : cuda_rotary::Dtype::kFloat32;
-}
+using parrot::cuda::dtype_of;
 
 // A [batch, heads, length, head_dim] tensor as the kernel reads it.
 cuda_rotary::Heads heads_of(const torch::Tensor& t) {

@@ -4,13 +4,14 @@
 #pragma once
 
 #include <cuda_runtime_api.h>
+#include <parrot/cuda_dtype.hpp>
 
 #include <cstdint>
 
 namespace parrot::transformer::cuda_rotary {
 
 // The type of the heads read and written. Arithmetic is float.
-enum class Dtype { kFloat32, kBFloat16 };
+using Dtype = parrot::cuda::Dtype;
 
 struct Sizes {
   int64_t batch, length, heads, head_dim;
