@@ -1,8 +1,9 @@
 // Mamba's causal depthwise convolution and the SiLU after it, in one pass each way, reading the
 // in-projection's [batch, length, channels] layout and writing the scan's [batch, channels,
 // length]. LibTorch takes a copy into the convolution's layout, the convolution, the cut to its
-// causal outputs and SiLU forward, and as many kernels backward, with the filter's gradient
-// (about 0.11 ms a layer at the paper's 8 x 220 in fp32 on an H200).
+// causal outputs and SiLU forward, and as many kernels backward, with the filter's gradient:
+// about 0.23 ms a layer at the paper's 8 x 220 in fp32 on an H200, of which these kernels saved
+// 0.15 (docs/PERFORMANCE.md).
 //
 // One block per (batch row, 32 channels) walks the sequence 32 positions at a time. A tile goes
 // through shared memory, read along channels and written along positions, so that a warp's loads
