@@ -16,11 +16,12 @@
 #include <vector>
 
 #include "causal_conv_cuda.hpp"
-#include "relative_error.hpp"
+#include "kernel_checks.hpp"
 
 namespace parrot::mamba {
 namespace {
 
+using parrot::test::grad_fn_name;
 using parrot::test::relative_error;
 
 struct Shape {
@@ -163,10 +164,6 @@ TEST_F(CausalConvCudaTest, RejectsBadInputs) {
   EXPECT_THROW(causal_conv_silu_cuda(x, torch::randn({4, 1, 9}, torch::kCUDA), bias), c10::Error);
   EXPECT_THROW(causal_conv_silu_cuda(x, weight, bias.narrow(0, 0, 2)), c10::Error);
   EXPECT_THROW(causal_conv_silu_cuda(x, weight.cpu(), bias), c10::Error);
-}
-
-std::string grad_fn_name(const torch::Tensor& y) {
-  return y.grad_fn() ? y.grad_fn()->name() : "(none)";
 }
 
 // causal_conv_silu() takes CUDA float and bfloat16 with filters up to 8 wide to the kernel; wider

@@ -15,12 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "relative_error.hpp"
+#include "kernel_checks.hpp"
 #include "rotary_cuda.hpp"
 
 namespace parrot::transformer {
 namespace {
 
+using parrot::test::grad_fn_name;
 using parrot::test::relative_error;
 
 struct Shape {
@@ -119,10 +120,6 @@ TEST_F(RotaryCudaTest, RejectsBadInputs) {
   EXPECT_THROW(split_heads_rotated_cuda(projected, s.heads, tables_for(s, torch::kCPU)),
                c10::Error);
   EXPECT_THROW(split_heads_rotated_cuda(projected.flatten(0, 1), s.heads, tables), c10::Error);
-}
-
-std::string grad_fn_name(const torch::Tensor& y) {
-  return y.grad_fn() ? y.grad_fn()->name() : "(none)";
 }
 
 // split_heads() takes CUDA float and bfloat16 projections that RoPE rotates to the kernel, and

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "relative_error.hpp"
+#include "kernel_checks.hpp"
 #include "selective_scan_cuda.hpp"
 #include "selective_scan_cuda_kernel.hpp"
 
@@ -79,6 +79,7 @@ std::vector<torch::Tensor> output_and_gradients(Scan scan, const Inputs& in,
   return result;
 }
 
+using parrot::test::grad_fn_name;
 using parrot::test::relative_error;
 
 class SelectiveScanCudaTest : public ::testing::Test {
@@ -229,10 +230,6 @@ TEST_F(SelectiveScanCudaTest, RejectsBadInputs) {
   const auto wide =
       on_device(random_inputs(1, 2, 3, cuda_scan::kMaxState + 1, torch::kFloat), torch::kFloat);
   EXPECT_THROW(selective_scan_cuda(wide.u, wide.delta, wide.A, wide.B, wide.C, wide.D), c10::Error);
-}
-
-std::string grad_fn_name(const torch::Tensor& y) {
-  return y.grad_fn() ? y.grad_fn()->name() : "(none)";
 }
 
 // selective_scan() takes CUDA float and bfloat16 inputs (A and D in either type) to the CUDA

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "relative_error.hpp"
+#include "kernel_checks.hpp"
 #include "selective_scan.hpp"
 #include "selective_scan_cpu_kernel.hpp"
 
@@ -64,6 +64,7 @@ std::vector<torch::Tensor> output_and_gradients(Scan scan, const Inputs& inputs,
   return result;
 }
 
+using parrot::test::grad_fn_name;
 using parrot::test::relative_error;
 
 // h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t, y_t = C_t . h_t + D u_t, one number at a time.
@@ -235,10 +236,6 @@ TEST(SelectiveScanTest, CpuKernelRejectsBadInputs) {
                c10::Error);
   EXPECT_THROW(selective_scan_cpu(in.u.to(torch::kHalf), in.delta, in.A, in.B, in.C, in.D),
                c10::Error);
-}
-
-std::string grad_fn_name(const torch::Tensor& y) {
-  return y.grad_fn() ? y.grad_fn()->name() : "(none)";
 }
 
 TEST(SelectiveScanTest, DispatchPicksTheCpuKernelOnCpu) {
