@@ -61,8 +61,9 @@ struct CausalConvSiluFunction : torch::autograd::Function<CausalConvSiluFunction
     if (x.numel() == 0) return {gx, torch::zeros_like(weight), torch::zeros_like(bias)};
     // Unused outputs come as zeros (the default materialize_grads).
     const auto gu = gradients[0].to(x.scalar_type()).contiguous();
-    auto gweight_part = torch::empty({sizes.batch, sizes.channels, sizes.width}, floats);
-    auto gbias_part = torch::empty({sizes.batch, sizes.channels}, floats);
+    const int64_t parts = cuda_conv::partial_sums(sizes);
+    auto gweight_part = torch::empty({parts, sizes.channels, sizes.width}, floats);
+    auto gbias_part = torch::empty({parts, sizes.channels}, floats);
     check(cuda_conv::backward(dtype_of(x), input_of(x), filter_of(weight, bias), sizes,
                               gu.data_ptr(), gx.data_ptr(), gweight_part.data_ptr<float>(),
                               gbias_part.data_ptr<float>(), c10::cuda::getCurrentCUDAStream()));

@@ -5,7 +5,9 @@
 // about 0.23 ms a layer at the paper's 8 x 220 in fp32 on an H200, of which these kernels saved
 // 0.15 (docs/PERFORMANCE.md).
 //
-// One block per (batch row, 32 channels) walks the sequence 32 positions at a time. A tile goes
+// One block per (batch row, 32 channels, segment of the sequence) walks its segment 32 positions
+// at a time. Segments are as long as the sequence unless that leaves the device few blocks (the
+// paper's 8 x 220 makes 512 of 256 threads): then the sequence splits. A tile goes
 // through shared memory, read along channels and written along positions, so that a warp's loads
 // and stores both touch neighbouring addresses. Tile rows are padded to 33 floats: a warp reading
 // down a column then hits 32 different banks. The backward recomputes the pre-activations for
@@ -15,32 +17,54 @@
 
 #include <parrot/cuda_convert.cuh>
 
+#include <algorithm>
+
 namespace parrot::mamba::cuda_conv {
 namespace {
 
 constexpr int kTile = 32;  // positions, and channels, of a tile: threadIdx.x
 constexpr int kRows = 8;   // threadIdx.y: 256 threads
 constexpr int kHalo = kMaxWidth - 1;
+// Blocks enough for a few on every SM: fewer (batch rows x channel tiles) split the sequence.
+constexpr int64_t kEnoughBlocks = 4096;
+static_assert(kEnoughBlocks <= 65535, "segments are the grid's y, which holds 65535");
 
 using parrot::cuda::from_float;
 using parrot::cuda::to_float;
+
+// How the sequence splits: `count` segments of `tiles` tiles each (the last one may be shorter).
+struct Segments {
+  int64_t count, tiles;
+};
+
+Segments segments_for(const Sizes& sizes) {
+  const int64_t columns = sizes.batch * ((sizes.channels + kTile - 1) / kTile);
+  const int64_t tiles = (sizes.length + kTile - 1) / kTile;
+  const int64_t wanted = columns > 0 ? (kEnoughBlocks + columns - 1) / columns : 1;
+  const int64_t per_segment = std::max<int64_t>(1, (tiles + wanted - 1) / wanted);
+  return {std::max<int64_t>(1, (tiles + per_segment - 1) / per_segment), per_segment};
+}
 
 struct Args {
   Input in;
   Filter filter;
   Sizes sizes;
+  Segments segments;
 };
 
 __device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + __expf(-x)); }
 
-// The block's batch row and first channel.
+// The block's batch row, first channel and positions [begin, end).
 struct BlockPlace {
   int64_t b;
   int c0;
+  int64_t begin, end;
 };
-__device__ BlockPlace block_place(const Sizes& sizes) {
-  const unsigned tiles = static_cast<unsigned>((sizes.channels + kTile - 1) / kTile);
-  return {blockIdx.x / tiles, static_cast<int>(blockIdx.x % tiles) * kTile};
+__device__ BlockPlace block_place(const Args& a) {
+  const unsigned tiles = static_cast<unsigned>((a.sizes.channels + kTile - 1) / kTile);
+  const int64_t begin = blockIdx.y * a.segments.tiles * kTile;
+  return {blockIdx.x / tiles, static_cast<int>(blockIdx.x % tiles) * kTile, begin,
+          min(begin + a.segments.tiles * kTile, a.sizes.length)};
 }
 
 // The block's filter taps and biases, zero past the last channel.
@@ -85,19 +109,19 @@ __global__ void __launch_bounds__(kTile* kRows) forward_kernel(const Args a, T* 
   __shared__ float x_tile[kTile + kHalo][kTile + 1];
   __shared__ float weight[kTile][kMaxWidth];
   __shared__ float bias[kTile];
-  const BlockPlace place = block_place(a.sizes);
+  const BlockPlace place = block_place(a);
   const int width = static_cast<int>(a.sizes.width), halo = width - 1;
   const int64_t length = a.sizes.length, channels = a.sizes.channels;
   load_filter(a, place.c0, weight, bias);
   T* const u_row = u + place.b * channels * length;
 
-  for (int64_t t0 = 0; t0 < length; t0 += kTile) {
+  for (int64_t t0 = place.begin; t0 < place.end; t0 += kTile) {
     __syncthreads();  // the filter is loaded, the previous tile used
     load_x<T>(a, place, t0 - halo, kTile + halo, x_tile);
     __syncthreads();
     // Warps write along positions.
     const int64_t t = t0 + threadIdx.x;
-    if (t >= length) continue;
+    if (t >= place.end) continue;
     for (int ci = threadIdx.y; ci < kTile && place.c0 + ci < channels; ci += kRows) {
       const float pre = pre_activation(x_tile, threadIdx.x, ci, weight, bias, width);
       u_row[(place.c0 + ci) * length + t] = from_float<T>(pre * sigmoid(pre));
@@ -116,7 +140,7 @@ __global__ void __launch_bounds__(kTile* kRows)
   __shared__ float weight[kTile][kMaxWidth];
   __shared__ float bias[kTile];
   __shared__ float partial[kRows][kMaxWidth + 1][kTile];
-  const BlockPlace place = block_place(a.sizes);
+  const BlockPlace place = block_place(a);
   const int width = static_cast<int>(a.sizes.width), halo = width - 1;
   const int64_t length = a.sizes.length, channels = a.sizes.channels;
   load_filter(a, place.c0, weight, bias);
@@ -134,10 +158,10 @@ __global__ void __launch_bounds__(kTile* kRows)
     gweight[k] = 0.0f;
   }
 
-  for (int64_t t0 = 0; t0 < length; t0 += kTile) {
+  for (int64_t t0 = place.begin; t0 < place.end; t0 += kTile) {
     __syncthreads();  // the previous tile used
     load_x<T>(a, place, t0 - halo, kTile + 2 * halo, x_tile);
-    // gu along positions, zero past the end.
+    // gu along positions, zero past the end (but not past the segment's: gx here needs them).
     for (int row = threadIdx.y; row < kTile && place.c0 + row < channels; row += kRows)
       for (int j = threadIdx.x; j < kTile + halo; j += kTile)
         g_tile[j][row] =
@@ -153,7 +177,7 @@ __global__ void __launch_bounds__(kTile* kRows)
     __syncthreads();
     // Warps write gx along channels and sum the filter's gradient along positions.
     if (c >= channels) continue;
-    for (int j = threadIdx.y; j < kTile && t0 + j < length; j += kRows) {
+    for (int j = threadIdx.y; j < kTile && t0 + j < place.end; j += kRows) {
       float sum = 0.0f;
 #pragma unroll
       for (int k = 0; k < kMaxWidth; ++k) {
@@ -172,7 +196,8 @@ __global__ void __launch_bounds__(kTile* kRows)
   partial[threadIdx.y][kMaxWidth][ci] = gbias;
   __syncthreads();
   if (threadIdx.y != 0 || c >= channels) return;
-  float* const out = gweight_part + (place.b * channels + c) * width;
+  const int64_t piece = blockIdx.y * a.sizes.batch + place.b;
+  float* const out = gweight_part + (piece * channels + c) * width;
   for (int k = 0; k < width; ++k) {
     float sum = 0.0f;
     for (int r = 0; r < kRows; ++r) sum += partial[r][k][ci];
@@ -180,13 +205,14 @@ __global__ void __launch_bounds__(kTile* kRows)
   }
   float bias_sum = 0.0f;
   for (int r = 0; r < kRows; ++r) bias_sum += partial[r][kMaxWidth][ci];
-  gbias_part[place.b * channels + c] = bias_sum;
+  gbias_part[piece * channels + c] = bias_sum;
 }
 
-// Blocks for the sizes, or 0 where a grid cannot hold them.
-unsigned blocks_for(const Sizes& sizes) {
-  const int64_t blocks = sizes.batch * ((sizes.channels + kTile - 1) / kTile);
-  return blocks > INT32_MAX ? 0 : static_cast<unsigned>(blocks);
+// The grid for the sizes, or an empty one where a grid cannot hold them.
+dim3 grid_for(const Sizes& sizes, const Segments& segments) {
+  const int64_t columns = sizes.batch * ((sizes.channels + kTile - 1) / kTile);
+  if (columns > INT32_MAX) return dim3(0);
+  return dim3(static_cast<unsigned>(columns), static_cast<unsigned>(segments.count));
 }
 
 bool valid(const Sizes& sizes) {
@@ -196,13 +222,15 @@ bool valid(const Sizes& sizes) {
 
 }  // namespace
 
+int64_t partial_sums(const Sizes& sizes) { return segments_for(sizes).count * sizes.batch; }
+
 cudaError_t forward(Dtype dtype, const Input& in, const Filter& filter, const Sizes& sizes, void* u,
                     cudaStream_t stream) {
   if (!valid(sizes)) return cudaErrorInvalidValue;
   if (sizes.batch == 0 || sizes.length == 0 || sizes.channels == 0) return cudaSuccess;
-  const unsigned blocks = blocks_for(sizes);
-  if (blocks == 0) return cudaErrorInvalidValue;
-  const Args args{in, filter, sizes};
+  const Args args{in, filter, sizes, segments_for(sizes)};
+  const dim3 blocks = grid_for(sizes, args.segments);
+  if (blocks.x == 0) return cudaErrorInvalidValue;
   const dim3 threads(kTile, kRows);
   if (dtype == Dtype::kBFloat16)
     forward_kernel<<<blocks, threads, 0, stream>>>(args, static_cast<__nv_bfloat16*>(u));
@@ -216,9 +244,9 @@ cudaError_t backward(Dtype dtype, const Input& in, const Filter& filter, const S
                      cudaStream_t stream) {
   if (!valid(sizes) || sizes.batch == 0 || sizes.length == 0 || sizes.channels == 0)
     return cudaErrorInvalidValue;
-  const unsigned blocks = blocks_for(sizes);
-  if (blocks == 0) return cudaErrorInvalidValue;
-  const Args args{in, filter, sizes};
+  const Args args{in, filter, sizes, segments_for(sizes)};
+  const dim3 blocks = grid_for(sizes, args.segments);
+  if (blocks.x == 0) return cudaErrorInvalidValue;
   const dim3 threads(kTile, kRows);
   if (dtype == Dtype::kBFloat16)
     backward_kernel<<<blocks, threads, 0, stream>>>(args, static_cast<const __nv_bfloat16*>(gu),

@@ -38,11 +38,15 @@ struct Filter {
 cudaError_t forward(Dtype dtype, const Input& in, const Filter& filter, const Sizes& sizes, void* u,
                     cudaStream_t stream);
 
+// How many partial sums of the filter's gradient the backward leaves: one per batch row and
+// segment of the sequence (short batches split the sequence to keep the device busy).
+int64_t partial_sums(const Sizes& sizes);
+
 // From gu [batch, channels, length], contiguous: gx [batch, length, channels], contiguous and
-// final, and float partial sums for the caller to add up over the batch, gweight_part
-// [batch, channels, width] and gbias_part [batch, channels]. Each partial sum
-// is written by one thread in a fixed order: the result is the same bits every run. Sizes at
-// least 1.
+// final, and float partial sums for the caller to add up, gweight_part
+// [partial_sums(sizes), channels, width] and gbias_part [partial_sums(sizes), channels]. Each
+// partial sum is written by one thread in a fixed order: the result is the same bits every run.
+// Sizes at least 1.
 cudaError_t backward(Dtype dtype, const Input& in, const Filter& filter, const Sizes& sizes,
                      const void* gu, void* gx, float* gweight_part, float* gbias_part,
                      cudaStream_t stream);
