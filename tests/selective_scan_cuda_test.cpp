@@ -16,8 +16,10 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernel_checks.hpp"
@@ -62,21 +64,30 @@ Inputs on_device(const Inputs& in, torch::ScalarType dtype) {
           to(in.B, dtype), to(in.C, dtype),     to(in.D, torch::kFloat)};
 }
 
-using Scan = torch::Tensor (*)(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
-                               const torch::Tensor&, const torch::Tensor&, const torch::Tensor&);
-
-// The output, then the gradient of sum(y * weights) with respect to each input, as double on the
-// CPU. The weights take y's type and device.
-std::vector<torch::Tensor> output_and_gradients(Scan scan, const Inputs& in,
-                                                const torch::Tensor& weights) {
+// The output of scan(inputs), then the gradient of sum(y * weights) with respect to each input,
+// as double on the CPU. The weights take y's type and device.
+std::vector<torch::Tensor> output_and_gradients(
+    const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& scan,
+    const std::vector<torch::Tensor>& inputs, const torch::Tensor& weights) {
   std::vector<torch::Tensor> x;
-  for (const auto& t : in.all()) x.push_back(t.detach().requires_grad_());
-  const auto y = scan(x[0], x[1], x[2], x[3], x[4], x[5]);
+  for (const auto& t : inputs) x.push_back(t.detach().requires_grad_());
+  const auto y = scan(x);
   const auto grads =
       torch::autograd::grad({(y * weights.to(y.device(), y.scalar_type())).sum()}, x);
   std::vector<torch::Tensor> result{y.detach().cpu().to(torch::kDouble)};
   for (const auto& g : grads) result.push_back(g.cpu().to(torch::kDouble));
   return result;
+}
+
+using Scan = torch::Tensor (*)(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                               const torch::Tensor&, const torch::Tensor&, const torch::Tensor&);
+
+std::vector<torch::Tensor> output_and_gradients(Scan scan, const Inputs& in,
+                                                const torch::Tensor& weights) {
+  const auto six = [scan](const std::vector<torch::Tensor>& x) {
+    return scan(x[0], x[1], x[2], x[3], x[4], x[5]);
+  };
+  return output_and_gradients(six, in.all(), weights);
 }
 
 using parrot::test::grad_fn_name;
@@ -94,7 +105,7 @@ struct Case {
   double delta_scale;
 };
 // A block holds 8 states per lane on 1, 2, 4, 8 or 16 lanes per channel, so 128, 64, 32, 16 or
-// 8 channels; the forward walks chunks of 32 steps, the backward of 16. Hence single steps,
+// 8 channels; the forward walks chunks of 32 steps, the backward of 8. Hence single steps,
 // lengths that end mid-chunk, 1000 steps and more, channel counts that leave blocks part empty,
 // states that are not a multiple of 8, every lane count, and decays that underflow.
 const Case kCases[] = {{1, 1, 1, 1, 1},      {3, 5, 7, 4, 1},      {1, 37, 33, 16, 1},
@@ -142,7 +153,7 @@ TEST_F(SelectiveScanCudaTest, MatchesCpuInBFloat16) {
 // With many batch rows a block takes several tiles of channels in turn, adding their sums for B
 // and C into its own slice: check that the plan does so here, and that the sums are right.
 TEST_F(SelectiveScanCudaTest, BlocksTakingSeveralTilesSumCorrectly) {
-  const cuda_scan::Sizes sizes{48, 300, 20, 32};
+  const cuda_scan::Sizes sizes{128, 300, 20, 32};
   cuda_scan::BackwardPlan plan{};
   ASSERT_EQ(cuda_scan::plan_backward(sizes, cuda_scan::Dtype::kFloat32, &plan), cudaSuccess);
   EXPECT_GT(plan.tiles_per_group, 1);
@@ -155,6 +166,47 @@ TEST_F(SelectiveScanCudaTest, BlocksTakingSeveralTilesSumCorrectly) {
       output_and_gradients(selective_scan_cuda, on_device(in, torch::kFloat), weights);
   for (size_t i = 0; i < expected.size(); ++i)
     EXPECT_LT(relative_error(actual[i], expected[i]), 1e-4) << kNames[i];
+}
+
+// With dt_bias the kernels make the step sizes softplus(dt + dt_bias) as they load dt. Against
+// the CPU kernel on LibTorch's softplus of the same numbers, in double, with dt's and dt_bias's
+// gradients; some channels' biases put dt past softplus's linear threshold (20).
+TEST_F(SelectiveScanCudaTest, MakesTheStepSizesFromDtAndItsBias) {
+  torch::manual_seed(8);
+  const auto softplus_scan = [](const std::vector<torch::Tensor>& x) {
+    const auto& [u, dt, dt_bias, A, B, C, D] = std::tie(x[0], x[1], x[2], x[3], x[4], x[5], x[6]);
+    return u.is_cuda()
+               ? selective_scan_softplus_cuda(u, dt, dt_bias, A, B, C, D)
+               : selective_scan_cpu(u, torch::softplus(dt + dt_bias.unsqueeze(-1)), A, B, C, D);
+  };
+  const char* const names[] = {"y",      "grad u", "grad dt", "grad dt_bias",
+                               "grad A", "grad B", "grad C",  "grad D"};
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16})
+    for (const auto& [batch, channels, length, state] : std::vector<std::array<int64_t, 4>>{
+             {3, 130, 130, 32}, {1, 33, 1031, 32}, {2, 7, 40, 64}, {3, 300, 17, 4}}) {
+      const auto in = random_inputs(batch, channels, length, state, dtype);
+      const auto dt = (torch::randn({batch, channels, length}, torch::kDouble) * 2 - 2)
+                          .to(dtype)
+                          .to(torch::kDouble);
+      auto dt_bias = torch::randn({channels}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
+      dt_bias.narrow(0, 0, 1).fill_(30);
+      const std::vector<torch::Tensor> cpu{in.u, dt, dt_bias, in.A, in.B, in.C, in.D};
+      std::vector<torch::Tensor> cuda;
+      for (size_t i = 0; i < cpu.size(); ++i)
+        cuda.push_back(
+            cpu[i].to(torch::kCUDA, i == 0 || i == 1 || i == 4 || i == 5 ? dtype : torch::kFloat));
+      const auto weights = torch::randn_like(in.u).to(dtype).to(torch::kDouble);
+      const auto expected = output_and_gradients(softplus_scan, cpu, weights);
+      const auto actual = output_and_gradients(softplus_scan, cuda, weights);
+      for (size_t i = 0; i < expected.size(); ++i) {
+        ASSERT_EQ(actual[i].sizes(), expected[i].sizes()) << names[i];
+        // In dtype: y and the gradients of u, dt, B and C (see MatchesCpuInBFloat16).
+        const bool rounded = dtype == torch::kBFloat16 && i != 3 && i != 4 && i != 7;
+        EXPECT_LT(relative_error(actual[i], expected[i]), rounded ? 5e-3 : 1e-4)
+            << names[i] << " in " << dtype << " at batch " << batch << ", channels " << channels
+            << ", length " << length << ", state " << state;
+      }
+    }
 }
 
 // No atomics: the same inputs give the same bits.
@@ -227,6 +279,12 @@ TEST_F(SelectiveScanCudaTest, RejectsBadInputs) {
                c10::Error);
   EXPECT_THROW(selective_scan_cuda(x.u, x.delta, x.A, x.B.transpose(1, 2), x.C, x.D), c10::Error);
   EXPECT_THROW(selective_scan_cuda(x.u, x.delta.narrow(2, 0, 3), x.A, x.B, x.C, x.D), c10::Error);
+  const auto dt_bias = torch::randn({3}, torch::kCUDA);
+  EXPECT_THROW(
+      selective_scan_softplus_cuda(x.u, x.delta, dt_bias.narrow(0, 0, 2), x.A, x.B, x.C, x.D),
+      c10::Error);
+  EXPECT_THROW(selective_scan_softplus_cuda(x.u, x.delta, dt_bias.cpu(), x.A, x.B, x.C, x.D),
+               c10::Error);
   const auto wide =
       on_device(random_inputs(1, 2, 3, cuda_scan::kMaxState + 1, torch::kFloat), torch::kFloat);
   EXPECT_THROW(selective_scan_cuda(wide.u, wide.delta, wide.A, wide.B, wide.C, wide.D), c10::Error);
@@ -260,6 +318,17 @@ TEST_F(SelectiveScanCudaTest, DispatchPicksTheCudaKernelOnCuda) {
   const auto y_wide = run(wide, torch::kFloat, torch::kFloat);
   EXPECT_EQ(grad_fn_name(y_wide).find("SelectiveScanCudaFunction"), std::string::npos)
       << grad_fn_name(y_wide);
+
+  // selective_scan_softplus() too, with the step sizes made inside it.
+  const auto x = on_device(in, torch::kFloat);
+  const auto dt = torch::randn_like(x.delta), dt_bias = torch::randn({3}, torch::kCUDA);
+  const auto fused = selective_scan_softplus(x.u, dt, dt_bias, x.A, x.B, x.C, x.D);
+  EXPECT_NE(grad_fn_name(fused).find("SelectiveScanCudaFunction"), std::string::npos)
+      << grad_fn_name(fused);
+  EXPECT_LT(
+      relative_error(fused, selective_scan_cuda(x.u, torch::softplus(dt + dt_bias.unsqueeze(-1)),
+                                                x.A, x.B, x.C, x.D)),
+      1e-5);
 }
 
 }  // namespace

@@ -89,13 +89,10 @@ torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
   const auto& dt = projected[0];  // [batch, dt_rank, length]
   const auto& B = projected[1];   // [batch, d_state, length]
   const auto& C = projected[2];
-  // Under autocast softplus runs in float while u, B and C are bfloat16; the scan takes them in
-  // one type, so delta follows u (as in mamba_ssm, whose kernel gets delta in the input type).
-  const auto delta =
-      torch::softplus(left_multiply(dt_proj->weight, dt) + dt_proj->bias.unsqueeze(-1))
-          .to(u.scalar_type());
-
-  const auto y = selective_scan(u, delta, A(), B, C, D) * torch::silu(gate);
+  // The step sizes, softplus(dt_proj(dt)), are made inside the scan where it can.
+  const auto y =
+      selective_scan_softplus(u, left_multiply(dt_proj->weight, dt), dt_proj->bias, A(), B, C, D) *
+      torch::silu(gate);
   return out_proj(y.transpose(1, 2));
 }
 

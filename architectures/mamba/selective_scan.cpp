@@ -3,6 +3,8 @@
 
 #include "selective_scan.hpp"
 
+#include <torch/torch.h>
+
 #include <initializer_list>
 
 #ifdef PARROT_SELECTIVE_SCAN_CUDA
@@ -35,6 +37,18 @@ torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
     return selective_scan_cuda(u, delta, A, B, C, D);
 #endif
   return selective_scan_reference(u, delta, A, B, C, D);
+}
+
+torch::Tensor selective_scan_softplus(const torch::Tensor& u, const torch::Tensor& dt,
+                                      const torch::Tensor& dt_bias, const torch::Tensor& A,
+                                      const torch::Tensor& B, const torch::Tensor& C,
+                                      const torch::Tensor& D) {
+#ifdef PARROT_SELECTIVE_SCAN_CUDA
+  if (selective_scan_cuda_applies(u, dt, A, B, C, D) && dt_bias.device() == u.device())
+    return selective_scan_softplus_cuda(u, dt, dt_bias, A, B, C, D);
+#endif
+  const auto delta = torch::softplus(dt + dt_bias.unsqueeze(-1)).to(u.scalar_type());
+  return selective_scan(u, delta, A, B, C, D);
 }
 
 }  // namespace parrot::mamba

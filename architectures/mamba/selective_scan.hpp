@@ -31,4 +31,14 @@ torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
                              const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
                              const torch::Tensor& D);
 
+// Mamba's step sizes and the scan in one call:
+//   selective_scan(u, softplus(dt + dt_bias[:, None]), A, B, C, D)
+// with dt [batch, channels, length], the step-size projection, and dt_bias [channels]. The step
+// sizes take u's type, as mamba_ssm's kernel gets them. The CUDA kernel makes them as it loads
+// dt, so they are never stored; elsewhere LibTorch's softplus, then selective_scan().
+torch::Tensor selective_scan_softplus(const torch::Tensor& u, const torch::Tensor& dt,
+                                      const torch::Tensor& dt_bias, const torch::Tensor& A,
+                                      const torch::Tensor& B, const torch::Tensor& C,
+                                      const torch::Tensor& D);
+
 }  // namespace parrot::mamba

@@ -61,33 +61,43 @@ void check_cuda(cudaError_t error, const char* what) {
               " failed: ", cudaGetErrorString(error));
 }
 
-// u, delta, B and C of one type, A and D float, all contiguous.
+// u, delta, B and C of one type, A, D and delta_bias float, all contiguous; delta_bias empty
+// where delta holds the step sizes.
 cuda_scan::Inputs pointers(const torch::Tensor& u, const torch::Tensor& delta,
                            const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
-                           const torch::Tensor& D) {
+                           const torch::Tensor& D, const torch::Tensor& delta_bias) {
   const auto dtype = parrot::cuda::dtype_of(u);
-  return {dtype,        u.data_ptr(),        delta.data_ptr(),   B.data_ptr(),
-          C.data_ptr(), A.data_ptr<float>(), D.data_ptr<float>()};
+  return {dtype,
+          u.data_ptr(),
+          delta.data_ptr(),
+          B.data_ptr(),
+          C.data_ptr(),
+          A.data_ptr<float>(),
+          D.data_ptr<float>(),
+          delta_bias.numel() > 0 ? delta_bias.data_ptr<float>() : nullptr};
 }
 
+// An autograd function's inputs must all be defined: an empty delta_bias stands for none.
 struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& u_in,
                                const torch::Tensor& delta_in, const torch::Tensor& A_in,
                                const torch::Tensor& B_in, const torch::Tensor& C_in,
-                               const torch::Tensor& D_in) {
+                               const torch::Tensor& D_in, const torch::Tensor& delta_bias_in) {
     const Sizes s = check_inputs(u_in, delta_in, A_in, B_in, C_in, D_in);
     const c10::cuda::CUDAGuard device(u_in.device());
     const auto u = u_in.contiguous(), delta = delta_in.contiguous(), B = B_in.contiguous(),
                C = C_in.contiguous();
     const auto A = A_in.to(torch::kFloat).contiguous(), D = D_in.to(torch::kFloat).contiguous();
+    const auto delta_bias = delta_bias_in.to(torch::kFloat).contiguous();
     auto y = torch::empty_like(u);
-    check_cuda(cuda_scan::forward(pointers(u, delta, A, B, C, D), s, y.data_ptr(),
+    check_cuda(cuda_scan::forward(pointers(u, delta, A, B, C, D, delta_bias), s, y.data_ptr(),
                                   c10::cuda::getCurrentCUDAStream()),
                "forward");
-    ctx->save_for_backward({u, delta, A, B, C, D});
-    // A's and D's gradients go back in their own types.
+    ctx->save_for_backward({u, delta, A, B, C, D, delta_bias});
+    // A's, D's and delta_bias's gradients go back in their own types.
     ctx->saved_data["A_type"] = static_cast<int64_t>(A_in.scalar_type());
     ctx->saved_data["D_type"] = static_cast<int64_t>(D_in.scalar_type());
+    ctx->saved_data["delta_bias_type"] = static_cast<int64_t>(delta_bias_in.scalar_type());
     return y;
   }
 
@@ -95,23 +105,32 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
                                                  torch::autograd::variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
     const auto &u = saved[0], &delta = saved[1], &A = saved[2], &B = saved[3], &C = saved[4],
-               &D = saved[5];
-    const auto A_type = static_cast<torch::ScalarType>(ctx->saved_data["A_type"].toInt());
-    const auto D_type = static_cast<torch::ScalarType>(ctx->saved_data["D_type"].toInt());
+               &D = saved[5], &delta_bias = saved[6];
+    const auto type_of = [&](const char* name) {
+      return static_cast<torch::ScalarType>(ctx->saved_data[name].toInt());
+    };
+    const auto A_type = type_of("A_type"), D_type = type_of("D_type");
+    const auto delta_bias_type = type_of("delta_bias_type");
     const Sizes s{u.size(0), u.size(1), u.size(2), A.size(1)};
     if (empty(s))
-      return {torch::zeros_like(u), torch::zeros_like(delta), torch::zeros_like(A, A_type),
-              torch::zeros_like(B), torch::zeros_like(C),     torch::zeros_like(D, D_type)};
+      return {torch::zeros_like(u),
+              torch::zeros_like(delta),
+              torch::zeros_like(A, A_type),
+              torch::zeros_like(B),
+              torch::zeros_like(C),
+              torch::zeros_like(D, D_type),
+              torch::zeros_like(delta_bias, delta_bias_type)};
 
     const c10::cuda::CUDAGuard device(u.device());
     const auto gy = grad_outputs[0].to(u.scalar_type()).contiguous();
-    const auto in = pointers(u, delta, A, B, C, D);
+    const auto in = pointers(u, delta, A, B, C, D, delta_bias);
     cuda_scan::BackwardPlan plan{};
     check_cuda(cuda_scan::plan_backward(s, in.dtype, &plan), "planning the backward");
     const auto floats = u.options().dtype(torch::kFloat);
     auto gu = torch::empty_like(u), gdelta = torch::empty_like(u);
     auto gA_part = torch::empty({s.batch, s.channels, s.state}, floats);
     auto gD_part = torch::empty({s.batch, s.channels}, floats);
+    auto gdelta_bias_part = torch::empty({in.delta_bias ? s.batch : 0, s.channels}, floats);
     auto gB_part = torch::empty({plan.groups, s.batch, s.state, s.length}, floats);
     auto gC_part = torch::empty({plan.groups, s.batch, s.state, s.length}, floats);
     auto workspace = torch::empty({plan.workspace_floats}, floats);
@@ -119,6 +138,7 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
                                    gdelta.data_ptr(),
                                    gA_part.data_ptr<float>(),
                                    gD_part.data_ptr<float>(),
+                                   gdelta_bias_part.data_ptr<float>(),
                                    gB_part.data_ptr<float>(),
                                    gC_part.data_ptr<float>()};
     check_cuda(cuda_scan::backward(in, s, gy.data_ptr(), plan, workspace.data_ptr<float>(), out,
@@ -130,7 +150,9 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
             gA_part.sum(0).to(A_type),
             gB_part.sum(0).to(u.scalar_type()),
             gC_part.sum(0).to(u.scalar_type()),
-            gD_part.sum(0).to(D_type)};
+            gD_part.sum(0).to(D_type),
+            in.delta_bias ? gdelta_bias_part.sum(0).to(delta_bias_type)
+                          : torch::zeros_like(delta_bias, delta_bias_type)};
   }
 };
 
@@ -139,7 +161,20 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
 torch::Tensor selective_scan_cuda(const torch::Tensor& u, const torch::Tensor& delta,
                                   const torch::Tensor& A, const torch::Tensor& B,
                                   const torch::Tensor& C, const torch::Tensor& D) {
-  return SelectiveScanCudaFunction::apply(u, delta, A, B, C, D);
+  return SelectiveScanCudaFunction::apply(u, delta, A, B, C, D, torch::empty({0}, A.options()));
+}
+
+torch::Tensor selective_scan_softplus_cuda(const torch::Tensor& u, const torch::Tensor& dt,
+                                           const torch::Tensor& dt_bias, const torch::Tensor& A,
+                                           const torch::Tensor& B, const torch::Tensor& C,
+                                           const torch::Tensor& D) {
+  TORCH_CHECK(dt_bias.dim() == 1 && dt_bias.size(0) == u.size(1) && dt_bias.numel() > 0,
+              "selective_scan_cuda: dt_bias must be [channels] with channels ", u.size(1), ", got ",
+              dt_bias.sizes());
+  TORCH_CHECK(dt_bias.device() == u.device() && float_or_bfloat16(dt_bias),
+              "selective_scan_cuda: dt_bias must be float or bfloat16 on u's ", u.device(),
+              ", got ", dt_bias.scalar_type(), " on ", dt_bias.device());
+  return SelectiveScanCudaFunction::apply(u, dt, A, B, C, D, dt_bias);
 }
 
 bool selective_scan_cuda_applies(const torch::Tensor& u, const torch::Tensor& delta,

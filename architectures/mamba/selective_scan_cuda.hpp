@@ -13,8 +13,15 @@ torch::Tensor selective_scan_cuda(const torch::Tensor& u, const torch::Tensor& d
                                   const torch::Tensor& A, const torch::Tensor& B,
                                   const torch::Tensor& C, const torch::Tensor& D);
 
-// Whether selective_scan_cuda takes these inputs' devices, types and state size (shapes are
-// checked when it runs, with errors that say what is wrong).
+// selective_scan_softplus() (selective_scan.hpp) in the same kernels, which make the step sizes
+// as they load dt: delta is never stored. dt of u's type; dt_bias [channels], float or bfloat16.
+torch::Tensor selective_scan_softplus_cuda(const torch::Tensor& u, const torch::Tensor& dt,
+                                           const torch::Tensor& dt_bias, const torch::Tensor& A,
+                                           const torch::Tensor& B, const torch::Tensor& C,
+                                           const torch::Tensor& D);
+
+// Whether selective_scan_cuda and selective_scan_softplus_cuda take these inputs' devices, types
+// and state size (shapes are checked when it runs, with errors that say what is wrong).
 bool selective_scan_cuda_applies(const torch::Tensor& u, const torch::Tensor& delta,
                                  const torch::Tensor& A, const torch::Tensor& B,
                                  const torch::Tensor& C, const torch::Tensor& D);

@@ -5,6 +5,8 @@
 //   gA       = sum over batch rows and time of g_t a_t h_{t-1} delta_t
 //   gdelta_t = sum_n g_t (a_t h_{t-1} A + B_t u_t)
 //   gu_t     = gy_t D + sum_n g_t delta_t B_t,      gD = sum over batch rows and time of gy_t u_t
+// and, where delta_t = softplus(dt_t + delta_bias), dt's gradient gdelta_t softplus'(.), whose sum
+// over batch rows and time is delta_bias's.
 //
 // Blocks and lanes as in the forward (selective_scan_cuda_common.cuh), with each lane's states in
 // swapped_state order. No state is stored per step; each block recomputes them:
@@ -14,7 +16,10 @@
 //      recomputed into shared memory, keeping a_t h_{t-1} (h_t is that plus delta_t B_t u_t), and
 //      the lanes walk the chunk backwards, carrying g_t in registers.
 // Each (step, channel, state) thus takes three exp2: keeping a_t too would double the shared
-// memory per block and halve the blocks an SM holds.
+// memory per block and halve the blocks an SM holds. That count sets the pace: each block walks
+// its sequence step by step, so an SM needs many blocks to hide the latency of every step's
+// chain. Chunks of 8 keep a block's shared memory near 48 KiB (at 32 states), four blocks to an
+// SM; chunks of 16 allowed two, and the paper's 8 x 220 ran 25% slower.
 //
 // Sums over channels, without atomics, so every run gives the same bits. Per step each warp adds
 // up its lanes' parts of gB and gC (WarpChannelSum) into shared memory; after a chunk the block
@@ -30,16 +35,16 @@
 namespace parrot::mamba::cuda_scan {
 namespace {
 
-constexpr int kChunk = 16;
+constexpr int kChunk = 8;
 constexpr int kPitch = kChunk + 1;  // odd, so that lanes reading different channels' rows of the
                                     // same step hit different banks
 
 template <typename T>
 struct BackwardArgs {
   const T *u, *delta, *B, *C, *gy;
-  const float *A, *D;
+  const float *A, *D, *delta_bias;
   T *gu, *gdelta;
-  float *gA_part, *gD_part, *gB_part, *gC_part, *workspace;
+  float *gA_part, *gD_part, *gdelta_bias_part, *gB_part, *gC_part, *workspace;
   int64_t batch, channels, length, state;
   int64_t groups, tiles, tiles_per_group;  // a tile: the channels one block takes at a time
 };
@@ -53,8 +58,9 @@ constexpr size_t shared_bytes() {
                           2 * kWarps * Blocks::kStates * kPitch);  // warps' sums
 }
 
+// Four blocks an SM, as their shared memory allows: at most 128 registers a thread.
 template <int kLanes, typename T>
-__global__ void __launch_bounds__(kThreads) backward_kernel(const BackwardArgs<T> args) {
+__global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArgs<T> args) {
   using Blocks = Layout<kLanes>;
   using Sum = WarpChannelSum<kLanes>;
   constexpr int kChannels = Blocks::kChannels, kStates = Blocks::kStates;
@@ -105,6 +111,7 @@ __global__ void __launch_bounds__(kThreads) backward_kernel(const BackwardArgs<T
       A2[j] = real && n[j] < args.state ? args.A[d * args.state + n[j]] * kLog2e : 0.0f;
     }
     const float D = real ? args.D[d] : 0.0f;
+    const StepSize step_size{args.delta_bias ? args.delta_bias + first : nullptr};
 
     // Each chunk's inputs travel to registers while the chunk before is computed, and to shared
     // memory once that is done: a block never waits for global memory between chunks.
@@ -113,7 +120,7 @@ __global__ void __launch_bounds__(kThreads) backward_kernel(const BackwardArgs<T
 
     // 1. Forward sweep, saving the state at the start of every chunk but the first.
     const auto fetch_forward = [&](int64_t c) {
-      delta_next.fetch(args.delta + rows, args.length, channels_here, c * kChunk);
+      delta_next.fetch(args.delta + rows, args.length, channels_here, c * kChunk, step_size);
       u_next.fetch(args.u + rows, args.length, channels_here, c * kChunk);
       B_next.fetch(B_rows, args.length, args.state, c * kChunk);
     };
@@ -142,7 +149,7 @@ __global__ void __launch_bounds__(kThreads) backward_kernel(const BackwardArgs<T
     float h_next[kSlots];  // the next chunk's start state
     const auto fetch_backward = [&](int64_t c) {
       const int64_t t0 = c * kChunk;
-      delta_next.fetch(args.delta + rows, args.length, channels_here, t0);
+      delta_next.fetch(args.delta + rows, args.length, channels_here, t0, step_size);
       u_next.fetch(args.u + rows, args.length, channels_here, t0);
       gy_next.fetch(args.gy + rows, args.length, channels_here, t0);
       B_next.fetch(B_rows, args.length, args.state, t0);
@@ -151,7 +158,7 @@ __global__ void __launch_bounds__(kThreads) backward_kernel(const BackwardArgs<T
       for (int j = 0; j < kSlots; ++j)
         h_next[j] = c > 0 ? saved[((c - 1) * kSlots + j) * kThreads] : 0.0f;
     };
-    float g[kSlots], gA[kSlots], gD = 0.0f;  // g holds a_{t+1} g_{t+1} on entry to step t
+    float g[kSlots], gA[kSlots], gD = 0.0f, gdelta_bias = 0.0f;  // g: a_{t+1} g_{t+1} at step t
 #pragma unroll
     for (int j = 0; j < kSlots; ++j) g[j] = gA[j] = 0.0f;
     fetch_backward(chunks - 1);
@@ -204,7 +211,13 @@ __global__ void __launch_bounds__(kThreads) backward_kernel(const BackwardArgs<T
         decay = sum_over_channel_lanes<kLanes>(decay);  // with A log2(e): times ln 2 below
         input = sum_over_channel_lanes<kLanes>(input);
         if (layout.group == 0) {
-          gdelta_row[t] = fmaf(kLn2, decay, input * u);
+          const float gdelta = fmaf(kLn2, decay, input * u);
+          if (step_size.bias) {
+            gdelta_row[t] = gdelta * step_size_derivative(dt);
+            gdelta_bias += gdelta_row[t];
+          } else {
+            gdelta_row[t] = gdelta;
+          }
           gu_row[t] = fmaf(gy, D, input * dt);
           gD = fmaf(gy, u, gD);
         }
@@ -249,7 +262,10 @@ __global__ void __launch_bounds__(kThreads) backward_kernel(const BackwardArgs<T
 #pragma unroll
       for (int j = 0; j < kSlots; ++j)
         if (n[j] < args.state) args.gA_part[(b * args.channels + d) * args.state + n[j]] = gA[j];
-      if (layout.group == 0) args.gD_part[b * args.channels + d] = gD;
+      if (layout.group == 0) {
+        args.gD_part[b * args.channels + d] = gD;
+        if (step_size.bias) args.gdelta_bias_part[b * args.channels + d] = gdelta_bias;
+      }
     }
   }
 }
@@ -296,10 +312,12 @@ cudaError_t launch(const Inputs& in, const Sizes& s, const void* gy, const Backw
                              static_cast<const T*>(gy),
                              in.A,
                              in.D,
+                             in.delta_bias,
                              static_cast<T*>(out.gu),
                              static_cast<T*>(out.gdelta),
                              out.gA_part,
                              out.gD_part,
+                             out.gdelta_bias_part,
                              out.gB_part,
                              out.gC_part,
                              workspace,

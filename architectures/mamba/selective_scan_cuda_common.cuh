@@ -98,15 +98,32 @@ struct WarpChannelSum {
 using parrot::cuda::from_float;
 using parrot::cuda::to_float;
 
+// What a tile load does to each value it reads from row r: nothing, or make Mamba's step size of
+// it, softplus(dt + bias[r]) as PyTorch computes it (linear past 20), where there is a bias.
+struct AsIs {
+  __device__ float operator()(int, float v) const { return v; }
+};
+struct StepSize {
+  const float* bias;  // the tile's rows' biases, or nullptr: dt is the step size as given
+  __device__ float operator()(int r, float dt) const {
+    if (bias == nullptr) return dt;
+    const float x = dt + bias[r];
+    return x > 20.0f ? x : log1pf(expf(x));
+  }
+};
+// softplus'(x) = sigmoid(x) = 1 - exp(-softplus(x)): the step size's derivative from itself.
+__device__ __forceinline__ float step_size_derivative(float delta) { return -expm1f(-delta); }
+
 // Copies time steps [t0, t0 + kCols) of kRows consecutive rows of a [rows, length] array into
-// shared memory as float: row r, step t at tile[r * pitch + t], or at tile[t * pitch + r] when
-// kTransposed. Rows from valid_rows on and steps from length on read as zero. Consecutive threads
+// shared memory as float, through f: row r, step t at tile[r * pitch + t], or at
+// tile[t * pitch + r] when kTransposed. Rows from valid_rows on and steps from length on read as
+// zero. Consecutive threads
 // take consecutive steps, so a warp reads whole runs of a row. Loads go out in batches of up to
 // eight per thread, all issued before the first is stored, so that they are in flight together
 // without tying up many registers.
-template <int kRows, int kCols, bool kTransposed = false, typename T>
+template <int kRows, int kCols, bool kTransposed = false, typename T, typename F = AsIs>
 __device__ __forceinline__ void load_tile(float* tile, int pitch, const T* __restrict__ rows,
-                                          int64_t length, int valid_rows, int64_t t0) {
+                                          int64_t length, int valid_rows, int64_t t0, F f = {}) {
   static_assert(kThreads % kCols == 0 && (kRows * kCols) % kThreads == 0);
   constexpr int kPerThread = kRows * kCols / kThreads, kRowStep = kThreads / kCols;
   constexpr int kBatch = kPerThread < 8 ? kPerThread : 8;
@@ -119,7 +136,7 @@ __device__ __forceinline__ void load_tile(float* tile, int pitch, const T* __res
 #pragma unroll
     for (int k = 0; k < kBatch; ++k) {
       const int r = r0 + (k0 + k) * kRowStep;
-      values[k] = in_time && r < valid_rows ? to_float(column[r * length]) : 0.0f;
+      values[k] = in_time && r < valid_rows ? f(r, to_float(column[r * length])) : 0.0f;
     }
 #pragma unroll
     for (int k = 0; k < kBatch; ++k) {
@@ -131,21 +148,28 @@ __device__ __forceinline__ void load_tile(float* tile, int pitch, const T* __res
 
 // load_tile in two halves, for a block that fetches its next chunk while it computes this one:
 // fetch() issues the loads into registers, put() stores them when the tile is free.
+// Tiles that the block's threads cover evenly, or that are smaller than the block (the threads
+// past their last row idle).
+template <int kRows, int kCols>
+constexpr bool kFitsBlock = kThreads % kCols == 0 &&
+                            ((kRows * kCols) % kThreads == 0 || kRows * kCols < kThreads);
+
 template <int kRows, int kCols, bool kTransposed = false>
 struct TileFetch {
-  static_assert(kThreads % kCols == 0 && (kRows * kCols) % kThreads == 0);
-  static constexpr int kPerThread = kRows * kCols / kThreads, kRowStep = kThreads / kCols;
+  static_assert(kFitsBlock<kRows, kCols>);
+  static constexpr int kPerThread = (kRows * kCols + kThreads - 1) / kThreads;
+  static constexpr int kRowStep = kThreads / kCols;
   float values[kPerThread];
 
-  template <typename T>
+  template <typename T, typename F = AsIs>
   __device__ __forceinline__ void fetch(const T* __restrict__ rows, int64_t length, int valid_rows,
-                                        int64_t t0) {
+                                        int64_t t0, F f = {}) {
     const int t = threadIdx.x % kCols, r0 = threadIdx.x / kCols;
     const bool in_time = t0 + t < length;
 #pragma unroll
     for (int k = 0; k < kPerThread; ++k) {
       const int r = r0 + k * kRowStep;
-      values[k] = in_time && r < valid_rows ? to_float(rows[r * length + t0 + t]) : 0.0f;
+      values[k] = in_time && r < valid_rows ? f(r, to_float(rows[r * length + t0 + t])) : 0.0f;
     }
   }
 
@@ -154,7 +178,7 @@ struct TileFetch {
 #pragma unroll
     for (int k = 0; k < kPerThread; ++k) {
       const int r = r0 + k * kRowStep;
-      tile[kTransposed ? t * pitch + r : r * pitch + t] = values[k];
+      if (r < kRows) tile[kTransposed ? t * pitch + r : r * pitch + t] = values[k];
     }
   }
 };
@@ -163,7 +187,7 @@ struct TileFetch {
 template <int kRows, int kCols, typename T>
 __device__ __forceinline__ void store_tile(T* __restrict__ rows, const float* tile, int pitch,
                                            int64_t length, int valid_rows, int64_t t0) {
-  static_assert(kThreads % kCols == 0 && (kRows * kCols) % kThreads == 0);
+  static_assert(kFitsBlock<kRows, kCols>);
   constexpr int kRowStep = kThreads / kCols;
   const int t = threadIdx.x % kCols;
   if (t0 + t >= length) return;

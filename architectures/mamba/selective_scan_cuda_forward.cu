@@ -6,7 +6,8 @@
 // layout). The block walks the sequence in chunks of kChunk steps: it stages the chunk's delta
 // and u for its channels, and B and C for all states, in shared memory; each lane advances its
 // kSlots states through the chunk in registers; the lanes of a channel add up their parts of y;
-// the block writes y back. Only y is written: the backward recomputes the states.
+// the block writes y back. Only y is written: the backward recomputes the states. With a
+// delta_bias the step sizes are made from Mamba's dt as the tile is loaded (StepSize).
 //
 // Cost. Every (step, channel, state) takes an exp2 on the special-function unit, which does 16
 // a cycle per SM against 128 other instructions: at the paper's state size of 32 the
@@ -26,7 +27,7 @@ constexpr int kPitch = kChunk + 4;  // keeps rows 16-byte aligned and spreads th
 template <typename T>
 struct ForwardArgs {
   const T *u, *delta, *B, *C;
-  const float *A, *D;
+  const float *A, *D, *delta_bias;
   T* y;
   int64_t channels, length, state;
   int64_t blocks_per_row;
@@ -75,10 +76,11 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
   const float* const delta_row = delta_s + layout.channel * kPitch;
   const float* const u_row = u_s + layout.channel * kPitch;
   float* const y_row = y_s + layout.channel * kPitch;
+  const StepSize step_size{args.delta_bias ? args.delta_bias + first : nullptr};
 
   for (int64_t t0 = 0; t0 < args.length; t0 += kChunk) {
-    load_tile<kChannels, kChunk>(delta_s, kPitch, args.delta + rows, args.length, channels_here,
-                                 t0);
+    load_tile<kChannels, kChunk>(delta_s, kPitch, args.delta + rows, args.length, channels_here, t0,
+                                 step_size);
     load_tile<kChannels, kChunk>(u_s, kPitch, args.u + rows, args.length, channels_here, t0);
     load_tile<kStates, kChunk>(B_s, kPitch, B_rows, args.length, args.state, t0);
     load_tile<kStates, kChunk>(C_s, kPitch, C_rows, args.length, args.state, t0);
@@ -124,6 +126,7 @@ cudaError_t launch(const Inputs& in, const Sizes& s, void* y, cudaStream_t strea
                             static_cast<const T*>(in.C),
                             in.A,
                             in.D,
+                            in.delta_bias,
                             static_cast<T*>(y),
                             s.channels,
                             s.length,

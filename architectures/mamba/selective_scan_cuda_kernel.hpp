@@ -23,11 +23,14 @@ struct Sizes {
 };
 
 // Contiguous device arrays: u, delta [batch, channels, length] and B, C [batch, state, length]
-// of `dtype`; A [channels, state] and D [channels] of float.
+// of `dtype`; A [channels, state] and D [channels] of float. With delta_bias [channels] (float),
+// delta holds Mamba's dt and the step sizes are softplus(dt + delta_bias), made as the kernels
+// load dt; with nullptr, delta holds the step sizes.
 struct Inputs {
   Dtype dtype;
   const void *u, *delta, *B, *C;
   const float *A, *D;
+  const float* delta_bias;
 };
 
 // y [batch, channels, length], of the inputs' dtype. Every size may be zero; state at most
@@ -43,14 +46,15 @@ struct BackwardPlan {
 };
 cudaError_t plan_backward(const Sizes& sizes, Dtype dtype, BackwardPlan* plan);
 
-// Where the backward writes. gu and gdelta [batch, channels, length] (inputs' dtype) are final.
-// The rest are float partial sums for the caller to add up: gA_part [batch, channels, state] and
-// gD_part [batch, channels] per batch row, gB_part and gC_part [groups, batch, state, length] per
-// group of channels. Each is written by one thread in a fixed order: the result is the same
-// bits every run.
+// Where the backward writes. gu and gdelta [batch, channels, length] (inputs' dtype) are final;
+// gdelta is dt's gradient where there is a delta_bias. The rest are float partial sums for the
+// caller to add up: gA_part [batch, channels, state], gD_part and (with a delta_bias only)
+// gdelta_bias_part [batch, channels] per batch row, gB_part and gC_part
+// [groups, batch, state, length] per group of channels. Each is written by one thread in a fixed
+// order: the result is the same bits every run.
 struct Gradients {
   void *gu, *gdelta;
-  float *gA_part, *gD_part, *gB_part, *gC_part;
+  float *gA_part, *gD_part, *gdelta_bias_part, *gB_part, *gC_part;
 };
 cudaError_t backward(const Inputs& in, const Sizes& sizes, const void* gy, const BackwardPlan& plan,
                      float* workspace, const Gradients& out, cudaStream_t stream);
