@@ -1,6 +1,6 @@
-// Tests of the mamba architecture: shapes at any length, causality, the causal convolution,
-// Mamba's initialization, parameter errors, cost (state bits, the paper's size) and learning to
-// copy on CPU.
+// Tests of the mamba architecture: shapes at any length, causality, the causal convolution, the
+// output gate, Mamba's initialization, parameter errors, cost (state bits, the paper's size) and
+// learning to copy on CPU.
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -18,6 +18,7 @@
 #include "cpu_runtime.hpp"
 #include "mamba.hpp"
 #include "selective_scan.hpp"
+#include "silu_gate.hpp"
 #include "suite.hpp"
 #include "test_support.hpp"
 #include "trainer.hpp"
@@ -229,6 +230,26 @@ TEST(MambaTest, CausalConvolutionIsItsFormula) {
           }
     }
   }
+}
+
+// silu_gate() on the CPU, the reference of the CUDA kernel's tests, against its formula one number
+// at a time, z the second half of a projection as in the block.
+TEST(MambaTest, SiluGateIsItsFormula) {
+  torch::manual_seed(9);
+  const int64_t batch = 2, length = 5, channels = 3;
+  const auto y = torch::randn({batch, channels, length}, torch::kDouble);
+  const auto z = torch::randn({batch, length, 2 * channels}, torch::kDouble).chunk(2, -1)[1];
+  const auto out = silu_gate(y, z);
+  ASSERT_EQ(out.sizes(), torch::IntArrayRef({batch, length, channels}));
+  EXPECT_TRUE(out.is_contiguous());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 0; t < length; ++t)
+      for (int64_t c = 0; c < channels; ++c) {
+        const double gate = z[b][t][c].item<double>();
+        EXPECT_NEAR(out[b][t][c].item<double>(),
+                    y[b][c][t].item<double>() * gate / (1.0 + std::exp(-gate)), 1e-12)
+            << "at " << b << ", " << t << ", " << c;
+      }
 }
 
 // The block computes its projections in whatever layout saves copies; it must equal Mamba's block

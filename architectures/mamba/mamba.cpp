@@ -8,6 +8,7 @@
 
 #include "causal_conv.hpp"
 #include "selective_scan.hpp"
+#include "silu_gate.hpp"
 
 #include <parrot/recompute.hpp>
 #include <parrot/torch_version.hpp>
@@ -83,7 +84,6 @@ torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
   const auto xz = in_proj(x).chunk(2, -1);
   // The scan runs along the last dimension: channels and states go to the middle.
   const auto u = causal_conv_silu(xz[0], conv->weight, conv->bias);
-  const auto gate = xz[1].transpose(1, 2);
 
   const auto projected = left_multiply(x_proj->weight, u).split({dt_rank_, d_state_, d_state_}, 1);
   const auto& dt = projected[0];  // [batch, dt_rank, length]
@@ -91,9 +91,8 @@ torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
   const auto& C = projected[2];
   // The step sizes, softplus(dt_proj(dt)), are made inside the scan where it can.
   const auto y =
-      selective_scan_softplus(u, left_multiply(dt_proj->weight, dt), dt_proj->bias, A(), B, C, D) *
-      torch::silu(gate);
-  return out_proj(y.transpose(1, 2));
+      selective_scan_softplus(u, left_multiply(dt_proj->weight, dt), dt_proj->bias, A(), B, C, D);
+  return out_proj(silu_gate(y, xz[1]));
 }
 
 ResidualBlockImpl::ResidualBlockImpl(const MambaOptions& options)
