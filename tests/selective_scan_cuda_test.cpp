@@ -321,7 +321,8 @@ TEST_F(SelectiveScanCudaTest, DispatchPicksTheCudaKernelOnCuda) {
 
   // selective_scan_softplus() too, with the step sizes made inside it.
   const auto x = on_device(in, torch::kFloat);
-  const auto dt = torch::randn_like(x.delta), dt_bias = torch::randn({3}, torch::kCUDA);
+  const auto dt = torch::randn_like(x.delta).requires_grad_();
+  const auto dt_bias = torch::randn({3}, torch::kCUDA);
   const auto fused = selective_scan_softplus(x.u, dt, dt_bias, x.A, x.B, x.C, x.D);
   EXPECT_NE(grad_fn_name(fused).find("SelectiveScanCudaFunction"), std::string::npos)
       << grad_fn_name(fused);
