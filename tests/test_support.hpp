@@ -2,6 +2,8 @@
 // Kept tiny on purpose: a test should read on its own.
 #pragma once
 
+#include "report_html.hpp"
+
 #include <parrot/params.hpp>
 #include <parrot/task.hpp>
 
@@ -45,6 +47,16 @@ inline std::string spell_targets(const Example& example, const Vocabulary& vocab
   for (size_t i = 0; i < example.tokens.size(); ++i)
     text += example.target[i] ? vocabulary.names.at(example.tokens[i]) : "_";
   return text;
+}
+
+// Why `suite report` cannot write report.html in this build, or "" when it can: a build
+// configured without PARROT_REPORT_ASSETS (scripts/build-gpu.sh where npm is missing) has no chart
+// libraries. The tests that need report.html skip there with this reason.
+inline std::string report_html_unavailable() {
+  const auto vega = chart_libraries_folder() / "vega.min.js";
+  if (std::filesystem::exists(vega)) return "";
+  return "this build has no chart libraries for report.html (" + vega.string() +
+         " is missing); see docs/gpu.md";
 }
 
 // A fresh folder per test, removed at the end.
