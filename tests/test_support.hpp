@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -53,10 +54,12 @@ inline std::string spell_targets(const Example& example, const Vocabulary& vocab
 // configured without PARROT_REPORT_ASSETS (scripts/build-gpu.sh where npm is missing) has no chart
 // libraries. The tests that need report.html skip there with this reason.
 inline std::string report_html_unavailable() {
-  const auto vega = chart_libraries_folder() / "vega.min.js";
-  if (std::filesystem::exists(vega)) return "";
-  return "this build has no chart libraries for report.html (" + vega.string() +
-         " is missing); see docs/gpu.md";
+  try {
+    load_chart_libraries();
+    return "";
+  } catch (const std::runtime_error& error) {
+    return error.what();
+  }
 }
 
 // A fresh folder per test, removed at the end.
