@@ -52,10 +52,14 @@ class RotaryCudaTest : public ::testing::Test {
 
   // The CUDA kernel in `type` against the CPU path in float on the same (rounded) numbers.
   static void expect_matches_cpu(torch::ScalarType type, double tolerance) {
-    // A block row covers 256 elements of a position's 3 * heads * head_dim, so widths below,
-    // at and above it; head sizes 2 to 64; a quarter, half or all of a head rotated; one
-    // position; empty batches and sequences.
+    // Rows of a position's 3 * heads * head_dim narrower and wider than a block's 128 threads
+    // take; head sizes 2 to 128, odd ones (one element at a time) and ones that take 2, 4 and 8
+    // elements a load; a quarter, half or all of a head rotated; queries and keys wider than the
+    // 48 KiB of shared memory a block gets without asking; one position; empty batches and
+    // sequences.
     for (const Shape& s : std::vector<Shape>{{2, 9, 4, 6, 2},
+                                             {2, 3, 3, 5, 4},
+                                             {1, 2, 64, 128, 32},
                                              {3, 1, 1, 2, 2},
                                              {1, 37, 16, 64, 16},
                                              {2, 5, 3, 8, 8},
@@ -102,7 +106,8 @@ TEST_F(RotaryCudaTest, AcceptsAnyLayout) {
     gradient = torch::randn({s.batch, s.heads, s.length, s.head_dim}, torch::kCUDA);
   strided[0] = upstream[0].transpose(1, 2).contiguous().transpose(1, 2);
   strided[1] = upstream[1].transpose(2, 3).contiguous().transpose(2, 3);
-  strided[2] = torch::cat({upstream[2], upstream[2]}, 3).narrow(3, 0, s.head_dim);
+  // One element off a 16-byte boundary: the kernel then reads one element at a time.
+  strided[2] = torch::cat({upstream[2].narrow(3, 0, 1), upstream[2]}, 3).narrow(3, 1, s.head_dim);
   const auto strided_projected = projected.transpose(0, 1).contiguous().transpose(0, 1);
   ASSERT_FALSE(strided[0].is_contiguous() || strided[1].is_contiguous() ||
                strided[2].is_contiguous() || strided_projected.is_contiguous());
