@@ -1,6 +1,7 @@
 // The residual wiring of one layer; the attention and MLP it wires are their own modules.
 
 #include "block.hpp"
+#include "layer_norm.hpp"
 
 #include <parrot/linear.hpp>
 
@@ -26,9 +27,10 @@ BlockImpl::BlockImpl(int64_t d_model, int64_t heads, int64_t mlp_ratio, bool par
       parallel_residual_(parallel_residual) {}
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const PositionEncoding& positions) {
-  if (parallel_residual_) return x + attention(attention_norm(x), positions) + mlp(mlp_norm(x));
-  const auto mixed = x + attention(attention_norm(x), positions);
-  return mixed + mlp(mlp_norm(mixed));
+  if (parallel_residual_)
+    return x + attention(layer_norm(attention_norm, x), positions) + mlp(layer_norm(mlp_norm, x));
+  const auto mixed = x + attention(layer_norm(attention_norm, x), positions);
+  return mixed + mlp(layer_norm(mlp_norm, mixed));
 }
 
 }  // namespace parrot::transformer

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "block.hpp"
+#include "layer_norm.hpp"
 
 namespace parrot::transformer {
 
@@ -39,7 +40,7 @@ torch::Tensor Transformer::forward(const torch::Tensor& tokens) {
   const auto positions = encode_positions(options_.positional, tokens.size(1), tokens.device());
   auto x = embedding(tokens);
   for (const auto& block : *blocks) x = block->as<BlockImpl>()->forward(x, positions);
-  return linear(output, final_norm(x));
+  return linear(output, layer_norm(final_norm, x));
 }
 
 int64_t Transformer::state_bits(int64_t context_length) const {
