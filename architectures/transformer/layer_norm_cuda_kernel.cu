@@ -14,6 +14,7 @@
 #include "layer_norm_cuda_kernel.hpp"
 
 #include <parrot/cuda_convert.cuh>
+#include <parrot/cuda_vector.cuh>
 
 #include <initializer_list>
 #include <utility>
@@ -26,13 +27,10 @@ constexpr int kThreads = 32 * kWarps;
 constexpr unsigned kAllLanes = 0xffffffffu;
 constexpr int64_t kMaxParts = 1024;
 
+using parrot::cuda::aligned;
 using parrot::cuda::from_float;
 using parrot::cuda::to_float;
-
-template <typename T, int kVec>
-struct alignas(sizeof(T) * kVec) Vector {
-  T v[kVec];
-};
+using parrot::cuda::Vector;
 
 template <int kVec, typename T>
 __device__ __forceinline__ void load(const T* p, float (&out)[kVec]) {
@@ -169,10 +167,6 @@ __global__ void __launch_bounds__(kThreads)
     gweight_parts[static_cast<int64_t>(blockIdx.x) * width + c] = w;
     gbias_parts[static_cast<int64_t>(blockIdx.x) * width + c] = b;
   }
-}
-
-bool aligned(const void* p, int64_t bytes) {
-  return reinterpret_cast<uintptr_t>(p) % static_cast<uintptr_t>(bytes) == 0;
 }
 
 // kVec elements a load where the width and every row's address allow it.

@@ -13,6 +13,7 @@
 #include "rotary_cuda_kernel.hpp"
 
 #include <parrot/cuda_convert.cuh>
+#include <parrot/cuda_vector.cuh>
 
 namespace parrot::transformer::cuda_rotary {
 namespace {
@@ -21,19 +22,16 @@ constexpr int kThreads = 128;
 constexpr int kBatch = 4;
 constexpr int kMaxVectorBytes = 16;
 
+using parrot::cuda::aligned;
 using parrot::cuda::from_float;
 using parrot::cuda::to_float;
+using parrot::cuda::Vector;
 
 struct Args {
   Heads in[3];
   Sizes sizes;
   Rotation rotation;
   float direction;
-};
-
-template <typename T, int kVec>
-struct alignas(sizeof(T) * kVec) Vector {
-  T v[kVec];
 };
 
 // Where the kVec elements numbered `index` of a row lie: part (queries, keys, values), head, dim.
@@ -114,10 +112,6 @@ __global__ void __launch_bounds__(kThreads)
     }
     *reinterpret_cast<V*>(out_row + p.part * part_width + p.head * head_dim + p.dim) = y;
   }
-}
-
-bool aligned(const void* p, int64_t bytes) {
-  return reinterpret_cast<uintptr_t>(p) % static_cast<uintptr_t>(bytes) == 0;
 }
 
 // The widest vector (a power of two, at most 16 bytes) that head size, strides and addresses allow.
