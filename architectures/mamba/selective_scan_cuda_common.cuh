@@ -196,18 +196,10 @@ __device__ __forceinline__ void store_tile(T* __restrict__ rows, const float* ti
     if (r < valid_rows) rows[r * length + t0 + t] = from_float<T>(tile[r * pitch + t]);
 }
 
-// Host side: calls f with the element type for `dtype` (as TypeTag<T>), or with the lanes per
-// channel for `state` (as std::integral_constant): the kernels' instantiations.
-template <typename T>
-struct TypeTag {
-  using type = T;
-};
-template <typename F>
-cudaError_t with_type(Dtype dtype, F&& f) {
-  return dtype == Dtype::kBFloat16 ? f(TypeTag<__nv_bfloat16>{}) : f(TypeTag<float>{});
-}
+using parrot::cuda::with_type;
 
-// The fewest lanes (a power of two) whose slots hold every state.
+// Host side: calls f with the lanes per channel for `state`, as std::integral_constant: the
+// fewest (a power of two) whose slots hold every state.
 template <typename F>
 cudaError_t with_lanes(int64_t state, F&& f) {
   static_assert(kMaxState == 16 * kSlots);

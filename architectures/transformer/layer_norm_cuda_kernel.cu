@@ -181,18 +181,12 @@ bool vectors_fit(int vec, int64_t width,
 int64_t element_bytes(Dtype type) { return type == Dtype::kBFloat16 ? 2 : 4; }
 
 // f(x type, second type) for the runtime types, as TypeTags.
-template <typename T>
-struct TypeTag {
-  using type = T;
-};
 template <typename F>
 cudaError_t with_types(Dtype first, Dtype second, F&& f) {
-  const auto with_second = [&](auto first_tag) {
-    return second == Dtype::kBFloat16 ? f(first_tag, TypeTag<__nv_bfloat16>{})
-                                      : f(first_tag, TypeTag<float>{});
-  };
-  return first == Dtype::kBFloat16 ? with_second(TypeTag<__nv_bfloat16>{})
-                                   : with_second(TypeTag<float>{});
+  using parrot::cuda::with_type;
+  return with_type(first, [&](auto first_tag) {
+    return with_type(second, [&](auto second_tag) { return f(first_tag, second_tag); });
+  });
 }
 
 bool valid(const Rows& in) { return in.rows >= 0 && in.width >= 1 && in.width <= kMaxWidth; }
