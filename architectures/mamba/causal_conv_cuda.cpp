@@ -61,13 +61,15 @@ struct CausalConvSiluFunction : torch::autograd::Function<CausalConvSiluFunction
     if (x.numel() == 0) return {gx, torch::zeros_like(weight), torch::zeros_like(bias)};
     // Unused outputs come as zeros (the default materialize_grads).
     const auto gu = gradients[0].to(x.scalar_type()).contiguous();
-    const int64_t parts = cuda_conv::partial_sums(sizes);
-    auto gweight_part = torch::empty({parts, sizes.channels, sizes.width}, floats);
-    auto gbias_part = torch::empty({parts, sizes.channels}, floats);
+    auto partials =
+        torch::empty({cuda_conv::partial_sums(sizes), sizes.channels * (sizes.width + 1)}, floats);
     check(cuda_conv::backward(dtype_of(x), input_of(x), filter_of(weight, bias), sizes,
-                              gu.data_ptr(), gx.data_ptr(), gweight_part.data_ptr<float>(),
-                              gbias_part.data_ptr<float>(), c10::cuda::getCurrentCUDAStream()));
-    return {gx, gweight_part.sum(0).view_as(weight), gbias_part.sum(0)};
+                              gu.data_ptr(), gx.data_ptr(), partials.data_ptr<float>(),
+                              c10::cuda::getCurrentCUDAStream()));
+    const auto sums = partials.sum(0);
+    const int64_t weights = sizes.channels * sizes.width;
+    return {gx, sums.narrow(0, 0, weights).view_as(weight),
+            sums.narrow(0, weights, sizes.channels)};
   }
 };
 

@@ -43,12 +43,11 @@ cudaError_t forward(Dtype dtype, const Input& in, const Filter& filter, const Si
 int64_t partial_sums(const Sizes& sizes);
 
 // From gu [batch, channels, length], contiguous: gx [batch, length, channels], contiguous and
-// final, and float partial sums for the caller to add up, gweight_part
-// [partial_sums(sizes), channels, width] and gbias_part [partial_sums(sizes), channels]. Each
-// partial sum is written by one thread in a fixed order: the result is the same bits every run.
-// Sizes at least 1.
+// final, and float partial sums of the filter's gradients for the caller to add up, `partials`
+// [partial_sums(sizes), channels * (width + 1)]: in each row the weight's [channels, width],
+// then the bias's [channels], so that one sum over rows gives both. Each partial sum is written
+// by one thread in a fixed order: the result is the same bits every run. Sizes at least 1.
 cudaError_t backward(Dtype dtype, const Input& in, const Filter& filter, const Sizes& sizes,
-                     const void* gu, void* gx, float* gweight_part, float* gbias_part,
-                     cudaStream_t stream);
+                     const void* gu, void* gx, float* partials, cudaStream_t stream);
 
 }  // namespace parrot::mamba::cuda_conv
