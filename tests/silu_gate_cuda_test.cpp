@@ -1,8 +1,8 @@
 // Tests of the CUDA output gate on the device: out and the gradients of y and z against
 // silu_gate() on the CPU (which mamba_test holds to its formula), for float and bfloat16, over odd
 // lengths and channel counts, z as the in-projection's half, other layouts and empty sizes; and
-// its errors, grid limit and dispatch. In a build without the kernel, or on a machine without a
-// GPU, every test skips and says why.
+// its errors, sequences longer than the grid and dispatch. In a build without the kernel, or on a
+// machine without a GPU, every test skips and says why.
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -140,13 +140,25 @@ TEST_F(SiluGateCudaTest, RejectsBadInputs) {
   EXPECT_THROW(silu_gate_cuda(y, z.to(torch::kBFloat16)), c10::Error);
 }
 
-// The grid's y holds 65535 tiles of 32 positions: a longer sequence is an error, not a wrong
-// result.
-TEST_F(SiluGateCudaTest, SaysSoWhereTheSequenceOutgrowsTheGrid) {
-  const int64_t length = 65535 * 32 + 1;
-  EXPECT_THROW(silu_gate_cuda(torch::zeros({1, 1, length}, torch::kCUDA),
-                              torch::zeros({1, length, 1}, torch::kCUDA)),
-               c10::Error);
+// The grid's y holds 65535 tiles of 32 positions; blocks take every 65535th tile past that, so
+// a longer sequence comes out whole, its last position included.
+TEST_F(SiluGateCudaTest, TakesSequencesLongerThanTheGrid) {
+  const int64_t length = 65535 * 32 * 2 + 5;
+  torch::manual_seed(7);
+  const Problem p = random_problem({1, length, 2}, torch::kFloat);
+  const auto expected = gate_and_gradients(p.y, p.projection, p.gout);
+  const auto actual = gate_and_gradients(p.y.to(torch::kCUDA, torch::kFloat),
+                                         p.projection.to(torch::kCUDA, torch::kFloat),
+                                         p.gout.to(torch::kCUDA, torch::kFloat));
+  constexpr int64_t kPositionDim[] = {1, 2, 1};  // out, gy [.., channels, length], gz
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_LT(relative_error(actual[i], expected[i]), 1e-6) << kNames[i];
+    const auto last = [&](const torch::Tensor& t) {
+      return t.narrow(kPositionDim[i], length - 1, 1);
+    };
+    EXPECT_LT(relative_error(last(actual[i]), last(expected[i])), 1e-6)
+        << kNames[i] << " at the last position";
+  }
 }
 
 // silu_gate() takes CUDA float and bfloat16 to the kernel; doubles and mixed types go to

@@ -3,24 +3,30 @@
 // out-projection's [batch, length, channels]. LibTorch takes SiLU, the product and a copy into
 // the out-projection's layout forward, and as many kernels backward.
 //
-// One block per (batch row, 32 channels, 32 positions). y and gy go through a shared tile, read
-// and written along positions, and the tensors in [batch, length, channels] are read and written
-// along channels, so that a warp's loads and stores all touch neighbouring addresses. Tile rows
-// are padded to 33 floats: a warp reading down a column then hits 32 different banks.
+// A block of 32 x 8 threads serves one batch row and 32 channels, one tile of 32 positions after
+// another. y and gy go through a shared tile, read and written along positions, and the tensors
+// in [batch, length, channels] are read and written along channels, so that a warp's loads and
+// stores all touch neighbouring addresses. Every thread issues all of a tile's loads before it
+// uses the first. Tile rows are padded to 33 floats: a warp reading down a column then hits 32
+// different banks.
 
 #include "silu_gate_cuda_kernel.hpp"
 
 #include <parrot/cuda_convert.cuh>
+
+#include <algorithm>
 
 namespace parrot::mamba::cuda_gate {
 namespace {
 
 constexpr int kTile = 32;                     // channels, and positions, of a tile: threadIdx.x
 constexpr int kRows = 8;                      // threadIdx.y: 256 threads
-constexpr int64_t kMaxPositionTiles = 65535;  // the grid's y
+constexpr int kPerThread = kTile / kRows;     // each thread's rows of a tile
+constexpr int64_t kMaxPositionTiles = 65535;  // the grid's y; blocks take every gridDim.y-th tile
 
 using parrot::cuda::from_float;
 using parrot::cuda::to_float;
+using parrot::cuda::with_type;
 
 struct Args {
   const void* y;
@@ -30,44 +36,66 @@ struct Args {
 
 __device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + __expf(-x)); }
 
-// The block's batch row, first channel and first position.
-struct BlockPlace {
-  int64_t b;
-  int c0;
-  int64_t t0;
+// The block's batch row and first channel, and the thread's channel when warps run along
+// channels.
+struct Place {
+  int64_t b, c0, c;
 };
-__device__ BlockPlace block_place(const Sizes& sizes) {
+__device__ Place place_of(const Sizes& sizes) {
   const unsigned tiles = static_cast<unsigned>((sizes.channels + kTile - 1) / kTile);
-  return {blockIdx.x / tiles, static_cast<int>(blockIdx.x % tiles) * kTile,
-          static_cast<int64_t>(blockIdx.y) * kTile};
+  const int64_t c0 = static_cast<int64_t>(blockIdx.x % tiles) * kTile;
+  return {blockIdx.x / tiles, c0, c0 + threadIdx.x};
 }
 
-// The block's y into tile[channel][position]. Warps read along positions.
+// The tile's y (channel row + k kRows, position threadIdx.x): warps read along positions.
 template <typename T>
-__device__ void load_y(const Args& a, const BlockPlace& place, float (*tile)[kTile + 1]) {
-  const int64_t length = a.sizes.length, t = place.t0 + threadIdx.x;
-  if (t >= length) return;
-  const T* const y_row = static_cast<const T*>(a.y) + place.b * a.sizes.channels * length;
-  for (int ci = threadIdx.y; ci < kTile && place.c0 + ci < a.sizes.channels; ci += kRows)
-    tile[ci][threadIdx.x] = to_float(y_row[(place.c0 + ci) * length + t]);
+__device__ __forceinline__ void load_y(const Args& a, const Place& p, int64_t t0,
+                                       float (&y)[kPerThread]) {
+  const int64_t length = a.sizes.length, t = t0 + threadIdx.x;
+  const T* const y_rows = static_cast<const T*>(a.y) + (p.b * a.sizes.channels + p.c0) * length;
+#pragma unroll
+  for (int k = 0; k < kPerThread; ++k) {
+    const int ci = threadIdx.y + k * kRows;
+    y[k] = p.c0 + ci < a.sizes.channels && t < length ? to_float(y_rows[ci * length + t]) : 0.0f;
+  }
+}
+
+// A [batch, length, channels] tensor's tile (position t0 + row + k kRows, channel threadIdx.x):
+// warps read along channels.
+template <typename T>
+__device__ __forceinline__ void load_along_channels(const T* rows, int64_t position_stride,
+                                                    const Sizes& sizes, const Place& p, int64_t t0,
+                                                    float (&v)[kPerThread]) {
+#pragma unroll
+  for (int k = 0; k < kPerThread; ++k) {
+    const int64_t t = t0 + threadIdx.y + k * kRows;
+    v[k] =
+        p.c < sizes.channels && t < sizes.length ? to_float(rows[t * position_stride + p.c]) : 0.0f;
+  }
 }
 
 template <typename T>
 __global__ void __launch_bounds__(kTile* kRows) forward_kernel(const Args a, T* __restrict__ out) {
   __shared__ float y_tile[kTile][kTile + 1];
-  const BlockPlace place = block_place(a.sizes);
+  const Place p = place_of(a.sizes);
   const int64_t length = a.sizes.length, channels = a.sizes.channels;
-  load_y<T>(a, place, y_tile);
-  __syncthreads();
-  // Warps read z and write out along channels.
-  const int64_t c = place.c0 + threadIdx.x;
-  if (c >= channels) return;
-  const T* const z = static_cast<const T*>(a.z.z) + place.b * a.z.batch_stride;
-  T* const out_row = out + place.b * length * channels;
-  for (int j = threadIdx.y; j < kTile && place.t0 + j < length; j += kRows) {
-    const int64_t t = place.t0 + j;
-    const float gate = to_float(z[t * a.z.position_stride + c]);
-    out_row[t * channels + c] = from_float<T>(y_tile[threadIdx.x][j] * gate * sigmoid(gate));
+  const T* const z_rows = static_cast<const T*>(a.z.z) + p.b * a.z.batch_stride;
+  T* const out_rows = out + p.b * length * channels;
+  for (int64_t t0 = blockIdx.y * int64_t{kTile}; t0 < length; t0 += gridDim.y * int64_t{kTile}) {
+    float y[kPerThread], z[kPerThread];
+    load_y<T>(a, p, t0, y);
+    load_along_channels(z_rows, a.z.position_stride, a.sizes, p, t0, z);
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) y_tile[threadIdx.y + k * kRows][threadIdx.x] = y[k];
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) {
+      const int j = threadIdx.y + k * kRows;
+      if (p.c < channels && t0 + j < length)
+        out_rows[(t0 + j) * channels + p.c] =
+            from_float<T>(y_tile[threadIdx.x][j] * z[k] * sigmoid(z[k]));
+    }
+    __syncthreads();  // before the next tile overwrites y_tile
   }
 }
 
@@ -77,42 +105,50 @@ __global__ void __launch_bounds__(kTile* kRows)
                     T* __restrict__ gz) {
   // y, then gy: each thread overwrites only the entries it has read.
   __shared__ float tile[kTile][kTile + 1];
-  const BlockPlace place = block_place(a.sizes);
+  const Place p = place_of(a.sizes);
   const int64_t length = a.sizes.length, channels = a.sizes.channels;
-  load_y<T>(a, place, tile);
-  __syncthreads();
-  // Warps read z and gout and write gz along channels. silu'(z) = s (1 + z (1 - s)) with
-  // s = sigmoid(z).
-  const int64_t c = place.c0 + threadIdx.x;
-  if (c < channels) {
-    const T* const z = static_cast<const T*>(a.z.z) + place.b * a.z.batch_stride;
-    const T* const gout_row = gout + place.b * length * channels;
-    T* const gz_row = gz + place.b * length * channels;
-    for (int j = threadIdx.y; j < kTile && place.t0 + j < length; j += kRows) {
-      const int64_t t = place.t0 + j;
-      const float gate = to_float(z[t * a.z.position_stride + c]);
-      const float g = to_float(gout_row[t * channels + c]);
-      const float s = sigmoid(gate);
-      gz_row[t * channels + c] =
-          from_float<T>(g * tile[threadIdx.x][j] * s * (1.0f + gate * (1.0f - s)));
-      tile[threadIdx.x][j] = g * gate * s;
+  const T* const z_rows = static_cast<const T*>(a.z.z) + p.b * a.z.batch_stride;
+  const T* const gout_rows = gout + p.b * length * channels;
+  T* const gz_rows = gz + p.b * length * channels;
+  T* const gy_rows = gy + (p.b * channels + p.c0) * length;
+  for (int64_t t0 = blockIdx.y * int64_t{kTile}; t0 < length; t0 += gridDim.y * int64_t{kTile}) {
+    float y[kPerThread], z[kPerThread], g[kPerThread];
+    load_y<T>(a, p, t0, y);
+    load_along_channels(z_rows, a.z.position_stride, a.sizes, p, t0, z);
+    load_along_channels(gout_rows, channels, a.sizes, p, t0, g);
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) tile[threadIdx.y + k * kRows][threadIdx.x] = y[k];
+    __syncthreads();
+    // silu'(z) = s (1 + z (1 - s)) with s = sigmoid(z).
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) {
+      const int j = threadIdx.y + k * kRows;
+      const float s = sigmoid(z[k]);
+      if (p.c < channels && t0 + j < length)
+        gz_rows[(t0 + j) * channels + p.c] =
+            from_float<T>(g[k] * tile[threadIdx.x][j] * s * (1.0f + z[k] * (1.0f - s)));
+      tile[threadIdx.x][j] = g[k] * z[k] * s;
     }
+    __syncthreads();
+    // Warps write gy along positions.
+    const int64_t t = t0 + threadIdx.x;
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) {
+      const int ci = threadIdx.y + k * kRows;
+      if (p.c0 + ci < channels && t < length)
+        gy_rows[ci * length + t] = from_float<T>(tile[ci][threadIdx.x]);
+    }
+    __syncthreads();  // before the next tile overwrites the tile
   }
-  __syncthreads();
-  // Warps write gy along positions.
-  const int64_t t = place.t0 + threadIdx.x;
-  if (t >= length) return;
-  T* const gy_row = gy + place.b * channels * length;
-  for (int ci = threadIdx.y; ci < kTile && place.c0 + ci < channels; ci += kRows)
-    gy_row[(place.c0 + ci) * length + t] = from_float<T>(tile[ci][threadIdx.x]);
 }
 
 // The grid for the sizes, or an empty one where a grid cannot hold them.
 dim3 grid_for(const Sizes& sizes) {
   const int64_t columns = sizes.batch * ((sizes.channels + kTile - 1) / kTile);
   const int64_t position_tiles = (sizes.length + kTile - 1) / kTile;
-  if (columns > INT32_MAX || position_tiles > kMaxPositionTiles) return dim3(0);
-  return dim3(static_cast<unsigned>(columns), static_cast<unsigned>(position_tiles));
+  if (columns > INT32_MAX) return dim3(0);
+  return dim3(static_cast<unsigned>(columns),
+              static_cast<unsigned>(std::min(position_tiles, kMaxPositionTiles)));
 }
 
 bool valid(const Sizes& sizes) {
@@ -128,12 +164,11 @@ cudaError_t forward(Dtype dtype, const void* y, const Gate& z, const Sizes& size
   const dim3 blocks = grid_for(sizes);
   if (blocks.x == 0) return cudaErrorInvalidValue;
   const Args args{y, z, sizes};
-  const dim3 threads(kTile, kRows);
-  if (dtype == Dtype::kBFloat16)
-    forward_kernel<<<blocks, threads, 0, stream>>>(args, static_cast<__nv_bfloat16*>(out));
-  else
-    forward_kernel<<<blocks, threads, 0, stream>>>(args, static_cast<float*>(out));
-  return cudaGetLastError();
+  return with_type(dtype, [&](auto type) {
+    using T = typename decltype(type)::type;
+    forward_kernel<<<blocks, dim3(kTile, kRows), 0, stream>>>(args, static_cast<T*>(out));
+    return cudaGetLastError();
+  });
 }
 
 cudaError_t backward(Dtype dtype, const void* y, const Gate& z, const Sizes& sizes,
@@ -143,15 +178,12 @@ cudaError_t backward(Dtype dtype, const void* y, const Gate& z, const Sizes& siz
   const dim3 blocks = grid_for(sizes);
   if (blocks.x == 0) return cudaErrorInvalidValue;
   const Args args{y, z, sizes};
-  const dim3 threads(kTile, kRows);
-  if (dtype == Dtype::kBFloat16)
-    backward_kernel<<<blocks, threads, 0, stream>>>(args, static_cast<const __nv_bfloat16*>(gout),
-                                                    static_cast<__nv_bfloat16*>(gy),
-                                                    static_cast<__nv_bfloat16*>(gz));
-  else
-    backward_kernel<<<blocks, threads, 0, stream>>>(
-        args, static_cast<const float*>(gout), static_cast<float*>(gy), static_cast<float*>(gz));
-  return cudaGetLastError();
+  return with_type(dtype, [&](auto type) {
+    using T = typename decltype(type)::type;
+    backward_kernel<<<blocks, dim3(kTile, kRows), 0, stream>>>(
+        args, static_cast<const T*>(gout), static_cast<T*>(gy), static_cast<T*>(gz));
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace parrot::mamba::cuda_gate
