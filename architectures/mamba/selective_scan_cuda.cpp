@@ -128,30 +128,32 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
     check_cuda(cuda_scan::plan_backward(s, in.dtype, &plan), "planning the backward");
     const auto floats = u.options().dtype(torch::kFloat);
     auto gu = torch::empty_like(u), gdelta = torch::empty_like(u);
+    // Partial sums that reduce over the same dimension share a buffer, which one sum reduces:
+    // D's and the bias's over batch rows, B's and C's over groups of channels.
     auto gA_part = torch::empty({s.batch, s.channels, s.state}, floats);
-    auto gD_part = torch::empty({s.batch, s.channels}, floats);
-    auto gdelta_bias_part = torch::empty({in.delta_bias ? s.batch : 0, s.channels}, floats);
-    auto gB_part = torch::empty({plan.groups, s.batch, s.state, s.length}, floats);
-    auto gC_part = torch::empty({plan.groups, s.batch, s.state, s.length}, floats);
+    auto gD_bias_part = torch::empty({in.delta_bias ? 2 : 1, s.batch, s.channels}, floats);
+    auto gBC_part = torch::empty({2, plan.groups, s.batch, s.state, s.length}, floats);
     auto workspace = torch::empty({plan.workspace_floats}, floats);
     const cuda_scan::Gradients out{gu.data_ptr(),
                                    gdelta.data_ptr(),
                                    gA_part.data_ptr<float>(),
-                                   gD_part.data_ptr<float>(),
-                                   gdelta_bias_part.data_ptr<float>(),
-                                   gB_part.data_ptr<float>(),
-                                   gC_part.data_ptr<float>()};
+                                   gD_bias_part[0].data_ptr<float>(),
+                                   in.delta_bias ? gD_bias_part[1].data_ptr<float>() : nullptr,
+                                   gBC_part[0].data_ptr<float>(),
+                                   gBC_part[1].data_ptr<float>()};
     check_cuda(cuda_scan::backward(in, s, gy.data_ptr(), plan, workspace.data_ptr<float>(), out,
                                    c10::cuda::getCurrentCUDAStream()),
                "backward");
     // The partial sums over batch rows (A, D) and over groups of channels (B, C), reduced.
+    const auto gBC = gBC_part.sum(1).to(u.scalar_type());
+    const auto gD_bias = gD_bias_part.sum(1);
     return {gu,
             gdelta,
             gA_part.sum(0).to(A_type),
-            gB_part.sum(0).to(u.scalar_type()),
-            gC_part.sum(0).to(u.scalar_type()),
-            gD_part.sum(0).to(D_type),
-            in.delta_bias ? gdelta_bias_part.sum(0).to(delta_bias_type)
+            gBC[0],
+            gBC[1],
+            gD_bias[0].to(D_type),
+            in.delta_bias ? gD_bias[1].to(delta_bias_type)
                           : torch::zeros_like(delta_bias, delta_bias_type)};
   }
 };

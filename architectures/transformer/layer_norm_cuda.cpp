@@ -67,12 +67,14 @@ struct LayerNormFunction : torch::autograd::Function<LayerNormFunction> {
     const auto gy = gradients[0].to(y_type).contiguous();
     auto gx = torch::empty_like(x);
     const int64_t parts = cuda_norm::backward_parts(in.rows);
-    auto gweight_parts = torch::empty({parts, in.width}, weight.options());
-    auto gbias_parts = torch::empty({parts, in.width}, weight.options());
+    // The weight's and the bias's parts in one buffer, which one sum reduces.
+    auto parts_of_both = torch::empty({2, parts, in.width}, weight.options());
     check(cuda_norm::backward(in, mean.data_ptr<float>(), rstd.data_ptr<float>(), dtype_of(gy),
-                              gy.data_ptr(), gx.data_ptr(), gweight_parts.data_ptr<float>(),
-                              gbias_parts.data_ptr<float>(), c10::cuda::getCurrentCUDAStream()));
-    return {gx, gweight_parts.sum(0), gbias_parts.sum(0), {}, {}};
+                              gy.data_ptr(), gx.data_ptr(), parts_of_both[0].data_ptr<float>(),
+                              parts_of_both[1].data_ptr<float>(),
+                              c10::cuda::getCurrentCUDAStream()));
+    const auto sums = parts_of_both.sum(1);
+    return {gx, sums[0], sums[1], {}, {}};
   }
 };
 
