@@ -168,6 +168,24 @@ TEST_F(SelectiveScanCudaTest, BlocksTakingSeveralTilesSumCorrectly) {
     EXPECT_LT(relative_error(actual[i], expected[i]), 1e-4) << kNames[i];
 }
 
+// The forward saves the states the backward starts its chunks from whenever autograd records
+// the call: with a single input that needs a gradient, that gradient is still right.
+TEST_F(SelectiveScanCudaTest, GivesTheGradientOfAnyOneInputAlone) {
+  torch::manual_seed(9);
+  const auto in = random_inputs(2, 40, 100, 16, torch::kFloat);
+  const auto weights = torch::randn_like(in.u);
+  const auto expected = output_and_gradients(selective_scan_cpu, in, weights);
+  const auto inputs = on_device(in, torch::kFloat).all();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    auto x = inputs;
+    x[i] = x[i].detach().requires_grad_();
+    const auto y = selective_scan_cuda(x[0], x[1], x[2], x[3], x[4], x[5]);
+    const auto grad = torch::autograd::grad({(y * weights.to(y.device())).sum()}, {x[i]})[0];
+    EXPECT_LT(relative_error(grad.cpu().to(torch::kDouble), expected[i + 1]), 1e-4)
+        << kNames[i + 1];
+  }
+}
+
 // With dt_bias the kernels make the step sizes softplus(dt + dt_bias) as they load dt. Against
 // the CPU kernel on LibTorch's softplus of the same numbers, in double, with dt's and dt_bias's
 // gradients; some channels' biases put dt past softplus's linear threshold (20).

@@ -10,6 +10,8 @@
 #include <torch/torch.h>
 #include <parrot/cuda_dtype_of.hpp>
 
+#include <initializer_list>
+
 namespace parrot::mamba {
 namespace {
 
@@ -77,12 +79,22 @@ cuda_scan::Inputs pointers(const torch::Tensor& u, const torch::Tensor& delta,
           delta_bias.numel() > 0 ? delta_bias.data_ptr<float>() : nullptr};
 }
 
+bool records_grad(std::initializer_list<const torch::Tensor*> inputs) {
+  if (!torch::GradMode::is_enabled()) return false;
+  for (const auto* t : inputs)
+    if (t->requires_grad()) return true;
+  return false;
+}
+
 // An autograd function's inputs must all be defined: an empty delta_bias stands for none.
 struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFunction> {
+  // `recording`: whether autograd records this call, so that the backward will need the states
+  // the forward saves (a Function's forward runs without grad mode, so it cannot ask).
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& u_in,
                                const torch::Tensor& delta_in, const torch::Tensor& A_in,
                                const torch::Tensor& B_in, const torch::Tensor& C_in,
-                               const torch::Tensor& D_in, const torch::Tensor& delta_bias_in) {
+                               const torch::Tensor& D_in, const torch::Tensor& delta_bias_in,
+                               bool recording) {
     const Sizes s = check_inputs(u_in, delta_in, A_in, B_in, C_in, D_in);
     const c10::cuda::CUDAGuard device(u_in.device());
     const auto u = u_in.contiguous(), delta = delta_in.contiguous(), B = B_in.contiguous(),
@@ -90,10 +102,13 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
     const auto A = A_in.to(torch::kFloat).contiguous(), D = D_in.to(torch::kFloat).contiguous();
     const auto delta_bias = delta_bias_in.to(torch::kFloat).contiguous();
     auto y = torch::empty_like(u);
+    auto saved_states = torch::empty({recording ? cuda_scan::saved_state_floats(s) : 0},
+                                     u.options().dtype(torch::kFloat));
     check_cuda(cuda_scan::forward(pointers(u, delta, A, B, C, D, delta_bias), s, y.data_ptr(),
+                                  recording ? saved_states.data_ptr<float>() : nullptr,
                                   c10::cuda::getCurrentCUDAStream()),
                "forward");
-    ctx->save_for_backward({u, delta, A, B, C, D, delta_bias});
+    ctx->save_for_backward({u, delta, A, B, C, D, delta_bias, saved_states});
     // A's, D's and delta_bias's gradients go back in their own types.
     ctx->saved_data["A_type"] = static_cast<int64_t>(A_in.scalar_type());
     ctx->saved_data["D_type"] = static_cast<int64_t>(D_in.scalar_type());
@@ -105,7 +120,7 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
                                                  torch::autograd::variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
     const auto &u = saved[0], &delta = saved[1], &A = saved[2], &B = saved[3], &C = saved[4],
-               &D = saved[5], &delta_bias = saved[6];
+               &D = saved[5], &delta_bias = saved[6], &saved_states = saved[7];
     const auto type_of = [&](const char* name) {
       return static_cast<torch::ScalarType>(ctx->saved_data[name].toInt());
     };
@@ -119,10 +134,13 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
               torch::zeros_like(B),
               torch::zeros_like(C),
               torch::zeros_like(D, D_type),
-              torch::zeros_like(delta_bias, delta_bias_type)};
+              torch::zeros_like(delta_bias, delta_bias_type),
+              torch::Tensor()};
 
     const c10::cuda::CUDAGuard device(u.device());
     const auto gy = grad_outputs[0].to(u.scalar_type()).contiguous();
+    TORCH_INTERNAL_ASSERT(saved_states.numel() == cuda_scan::saved_state_floats(s),
+                          "selective_scan_cuda: the forward saved no states for the backward");
     const auto in = pointers(u, delta, A, B, C, D, delta_bias);
     cuda_scan::BackwardPlan plan{};
     check_cuda(cuda_scan::plan_backward(s, in.dtype, &plan), "planning the backward");
@@ -133,7 +151,6 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
     auto gA_part = torch::empty({s.batch, s.channels, s.state}, floats);
     auto gD_bias_part = torch::empty({in.delta_bias ? 2 : 1, s.batch, s.channels}, floats);
     auto gBC_part = torch::empty({2, plan.groups, s.batch, s.state, s.length}, floats);
-    auto workspace = torch::empty({plan.workspace_floats}, floats);
     const cuda_scan::Gradients out{gu.data_ptr(),
                                    gdelta.data_ptr(),
                                    gA_part.data_ptr<float>(),
@@ -141,7 +158,7 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
                                    in.delta_bias ? gD_bias_part[1].data_ptr<float>() : nullptr,
                                    gBC_part[0].data_ptr<float>(),
                                    gBC_part[1].data_ptr<float>()};
-    check_cuda(cuda_scan::backward(in, s, gy.data_ptr(), plan, workspace.data_ptr<float>(), out,
+    check_cuda(cuda_scan::backward(in, s, gy.data_ptr(), saved_states.data_ptr<float>(), plan, out,
                                    c10::cuda::getCurrentCUDAStream()),
                "backward");
     // The partial sums over batch rows (A, D) and over groups of channels (B, C), reduced.
@@ -154,7 +171,8 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
             gBC[1],
             gD_bias[0].to(D_type),
             in.delta_bias ? gD_bias[1].to(delta_bias_type)
-                          : torch::zeros_like(delta_bias, delta_bias_type)};
+                          : torch::zeros_like(delta_bias, delta_bias_type),
+            torch::Tensor()};
   }
 };
 
@@ -163,7 +181,8 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
 torch::Tensor selective_scan_cuda(const torch::Tensor& u, const torch::Tensor& delta,
                                   const torch::Tensor& A, const torch::Tensor& B,
                                   const torch::Tensor& C, const torch::Tensor& D) {
-  return SelectiveScanCudaFunction::apply(u, delta, A, B, C, D, torch::empty({0}, A.options()));
+  return SelectiveScanCudaFunction::apply(u, delta, A, B, C, D, torch::empty({0}, A.options()),
+                                          records_grad({&u, &delta, &A, &B, &C, &D}));
 }
 
 torch::Tensor selective_scan_softplus_cuda(const torch::Tensor& u, const torch::Tensor& dt,
@@ -176,7 +195,8 @@ torch::Tensor selective_scan_softplus_cuda(const torch::Tensor& u, const torch::
   TORCH_CHECK(dt_bias.device() == u.device() && float_or_bfloat16(dt_bias),
               "selective_scan_cuda: dt_bias must be float or bfloat16 on u's ", u.device(),
               ", got ", dt_bias.scalar_type(), " on ", dt_bias.device());
-  return SelectiveScanCudaFunction::apply(u, dt, A, B, C, D, dt_bias);
+  return SelectiveScanCudaFunction::apply(u, dt, A, B, C, D, dt_bias,
+                                          records_grad({&u, &dt, &dt_bias, &A, &B, &C, &D}));
 }
 
 bool selective_scan_cuda_applies(const torch::Tensor& u, const torch::Tensor& delta,

@@ -9,13 +9,11 @@
 // over batch rows and time is delta_bias's.
 //
 // Blocks and lanes as in the forward (selective_scan_cuda_common.cuh), with each lane's states in
-// swapped_state order. No state is stored per step; each block recomputes them:
-//   1. A forward sweep leaves the state at the start of every chunk of kChunk steps in a
-//      workspace in global memory (kSlots floats per thread and chunk).
-//   2. The chunks are then taken last to first. From its start state a chunk's steps are
-//      recomputed into shared memory, keeping a_t h_{t-1} (h_t is that plus delta_t B_t u_t), and
-//      the lanes walk the chunk backwards, carrying g_t in registers.
-// Each (step, channel, state) thus takes three exp2: keeping a_t too would double the shared
+// swapped_state order. The forward saved the state at the start of every chunk of kChunk steps;
+// the chunks are taken last to first. From its start state a chunk's steps are recomputed into
+// shared memory, keeping a_t h_{t-1} (h_t is that plus delta_t B_t u_t), and the lanes walk the
+// chunk backwards, carrying g_t in registers.
+// Each (step, channel, state) thus takes two exp2: keeping a_t too would double the shared
 // memory per block and halve the blocks an SM holds. That count sets the pace: each block walks
 // its sequence step by step, so an SM needs many blocks to hide the latency of every step's
 // chain. Chunks of 8 keep a block's shared memory near 48 KiB (at 32 states), four blocks to an
@@ -35,7 +33,7 @@
 namespace parrot::mamba::cuda_scan {
 namespace {
 
-constexpr int kChunk = 8;
+constexpr int kChunk = kSavedEvery;
 constexpr int kPitch = kChunk + 1;  // odd, so that lanes reading different channels' rows of the
                                     // same step hit different banks
 
@@ -44,7 +42,8 @@ struct BackwardArgs {
   const T *u, *delta, *B, *C, *gy;
   const float *A, *D, *delta_bias;
   T *gu, *gdelta;
-  float *gA_part, *gD_part, *gdelta_bias_part, *gB_part, *gC_part, *workspace;
+  const float* saved_states;
+  float *gA_part, *gD_part, *gdelta_bias_part, *gB_part, *gC_part;
   int64_t batch, channels, length, state;
   int64_t groups, tiles, tiles_per_group;  // a tile: the channels one block takes at a time
 };
@@ -81,9 +80,7 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int64_t b = blockIdx.x / args.groups, group = blockIdx.x % args.groups;
   const int64_t chunks = (args.length + kChunk - 1) / kChunk;
-  // The start state of chunk c > 0, slot j, is at saved[((c - 1) * kSlots + j) * kThreads].
-  float* const saved =
-      args.workspace + (blockIdx.x * (chunks - 1) * kSlots) * kThreads + threadIdx.x;
+  const int64_t saved_stride = args.channels * args.state;  // from one chunk's states to the next
   const int64_t slice = (group * args.batch + b) * args.state * args.length;
   const T* const B_rows = args.B + b * args.state * args.length;
   const T* const C_rows = args.C + b * args.state * args.length;
@@ -118,35 +115,10 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
     TileFetch<kChannels, kChunk> delta_next, u_next, gy_next;
     TileFetch<kStates, kChunk, true> B_next, C_next;
 
-    // 1. Forward sweep, saving the state at the start of every chunk but the first.
-    const auto fetch_forward = [&](int64_t c) {
-      delta_next.fetch(args.delta + rows, args.length, channels_here, c * kChunk, step_size);
-      u_next.fetch(args.u + rows, args.length, channels_here, c * kChunk);
-      B_next.fetch(B_rows, args.length, args.state, c * kChunk);
-    };
-    float h[kSlots];
-#pragma unroll
-    for (int j = 0; j < kSlots; ++j) h[j] = 0.0f;
-    if (chunks > 1) fetch_forward(0);
-    for (int64_t c = 0; c + 1 < chunks; ++c) {
-      delta_next.put(delta_s, kPitch);
-      u_next.put(u_s, kPitch);
-      B_next.put(B_s, kStatePitch);
-      __syncthreads();
-      if (c + 2 < chunks) fetch_forward(c + 1);
-      for (int t = 0; t < kChunk; ++t) {
-        const float dt = delta_row[t], dtu = dt * u_row[t];
-        const float* const B = B_s + t * kStatePitch;
-#pragma unroll
-        for (int j = 0; j < kSlots; ++j) h[j] = fmaf(exp2_approx(dt * A2[j]), h[j], dtu * B[n[j]]);
-      }
-#pragma unroll
-      for (int j = 0; j < kSlots; ++j) saved[(c * kSlots + j) * kThreads] = h[j];
-      __syncthreads();
-    }
-
-    // 2. The chunks, last to first.
-    float h_next[kSlots];  // the next chunk's start state
+    // The chunks, last to first.
+    const float* const saved =
+        args.saved_states + (b * (chunks - 1) * args.channels + d) * args.state;
+    float h[kSlots], h_next[kSlots];  // this and the next chunk's start states
     const auto fetch_backward = [&](int64_t c) {
       const int64_t t0 = c * kChunk;
       delta_next.fetch(args.delta + rows, args.length, channels_here, t0, step_size);
@@ -156,7 +128,8 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
       C_next.fetch(C_rows, args.length, args.state, t0);
 #pragma unroll
       for (int j = 0; j < kSlots; ++j)
-        h_next[j] = c > 0 ? saved[((c - 1) * kSlots + j) * kThreads] : 0.0f;
+        h_next[j] =
+            c > 0 && real && n[j] < args.state ? saved[(c - 1) * saved_stride + n[j]] : 0.0f;
     };
     float g[kSlots], gA[kSlots], gD = 0.0f, gdelta_bias = 0.0f;  // g: a_{t+1} g_{t+1} at step t
 #pragma unroll
@@ -293,14 +266,12 @@ cudaError_t plan(const Sizes& s, BackwardPlan* out) {
   const int64_t row_slots = std::max<int64_t>(1, int64_t{blocks_per_sm} * sms / s.batch);
   out->tiles_per_group = (tiles + row_slots - 1) / row_slots;
   out->groups = (tiles + out->tiles_per_group - 1) / out->tiles_per_group;
-  const int64_t chunks = (s.length + kChunk - 1) / kChunk;
-  out->workspace_floats = s.batch * out->groups * (chunks - 1) * kSlots * kThreads;
   return cudaSuccess;
 }
 
 template <int kLanes, typename T>
-cudaError_t launch(const Inputs& in, const Sizes& s, const void* gy, const BackwardPlan& plan,
-                   float* workspace, const Gradients& out, cudaStream_t stream) {
+cudaError_t launch(const Inputs& in, const Sizes& s, const void* gy, const float* saved_states,
+                   const BackwardPlan& plan, const Gradients& out, cudaStream_t stream) {
   using Blocks = Layout<kLanes>;
   const int64_t tiles = (s.channels + Blocks::kChannels - 1) / Blocks::kChannels;
   if (plan.groups != (tiles + plan.tiles_per_group - 1) / plan.tiles_per_group)
@@ -315,12 +286,12 @@ cudaError_t launch(const Inputs& in, const Sizes& s, const void* gy, const Backw
                              in.delta_bias,
                              static_cast<T*>(out.gu),
                              static_cast<T*>(out.gdelta),
+                             saved_states,
                              out.gA_part,
                              out.gD_part,
                              out.gdelta_bias_part,
                              out.gB_part,
                              out.gC_part,
-                             workspace,
                              s.batch,
                              s.channels,
                              s.length,
@@ -347,13 +318,14 @@ cudaError_t plan_backward(const Sizes& sizes, Dtype dtype, BackwardPlan* plan_ou
   });
 }
 
-cudaError_t backward(const Inputs& in, const Sizes& sizes, const void* gy, const BackwardPlan& plan,
-                     float* workspace, const Gradients& out, cudaStream_t stream) {
+cudaError_t backward(const Inputs& in, const Sizes& sizes, const void* gy,
+                     const float* saved_states, const BackwardPlan& plan, const Gradients& out,
+                     cudaStream_t stream) {
   if (sizes.batch < 1 || sizes.channels < 1 || sizes.length < 1) return cudaErrorInvalidValue;
   return with_type(in.dtype, [&](auto type) {
     return with_lanes(sizes.state, [&](auto lanes) {
-      return launch<decltype(lanes)::value, typename decltype(type)::type>(in, sizes, gy, plan,
-                                                                           workspace, out, stream);
+      return launch<decltype(lanes)::value, typename decltype(type)::type>(
+          in, sizes, gy, saved_states, plan, out, stream);
     });
   });
 }

@@ -6,8 +6,9 @@
 // layout). The block walks the sequence in chunks of kChunk steps: it stages the chunk's delta
 // and u for its channels, and B and C for all states, in shared memory; each lane advances its
 // kSlots states through the chunk in registers; the lanes of a channel add up their parts of y;
-// the block writes y back. Only y is written: the backward recomputes the states. With a
-// delta_bias the step sizes are made from Mamba's dt as the tile is loaded (StepSize).
+// the block writes y back, and, for the backward, the state entering every chunk of kSavedEvery
+// steps, which spares it a sweep of its own to find them (it recomputes the steps in between).
+// With a delta_bias the step sizes are made from Mamba's dt as the tile is loaded (StepSize).
 //
 // Cost. Every (step, channel, state) takes an exp2 on the special-function unit, which does 16
 // a cycle per SM against 128 other instructions: at the paper's state size of 32 the
@@ -23,12 +24,15 @@ namespace {
 
 constexpr int kChunk = 32;
 constexpr int kPitch = kChunk + 4;  // keeps rows 16-byte aligned and spreads them over banks
+// Steps go four at a time, kSavedEvery of them between saved states.
+static_assert(kChunk % kSavedEvery == 0 && kSavedEvery % 4 == 0);
 
 template <typename T>
 struct ForwardArgs {
   const T *u, *delta, *B, *C;
   const float *A, *D, *delta_bias;
   T* y;
+  float* saved_states;
   int64_t channels, length, state;
   int64_t blocks_per_row;
 };
@@ -77,6 +81,15 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
   const float* const u_row = u_s + layout.channel * kPitch;
   float* const y_row = y_s + layout.channel * kPitch;
   const StepSize step_size{args.delta_bias ? args.delta_bias + first : nullptr};
+  // Where this lane saves its next states, and how many of its slots hold real states. A saved
+  // state's slot j is at saved[j * kLanes]: an offset the stores carry, not a register.
+  float* saved =
+      args.saved_states && real
+          ? args.saved_states +
+                (b * ((args.length - 1) / kSavedEvery) * args.channels + d) * args.state +
+                layout.group
+          : nullptr;
+  const int states_here = static_cast<int>(args.state) - layout.group;
 
   for (int64_t t0 = 0; t0 < args.length; t0 += kChunk) {
     load_tile<kChannels, kChunk>(delta_s, kPitch, args.delta + rows, args.length, channels_here, t0,
@@ -87,30 +100,40 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
     __syncthreads();
 
 #pragma unroll 1
-    for (int t = 0; t < kChunk; t += 4) {
-      float dt[4], u[4], dtu[4], y[4];
-      unpack(*reinterpret_cast<const float4*>(delta_row + t), dt);
-      unpack(*reinterpret_cast<const float4*>(u_row + t), u);
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        dtu[q] = dt[q] * u[q];
-        y[q] = 0.0f;
-      }
-#pragma unroll
-      for (int j = 0; j < kSlots; ++j) {
-        float B[4], C[4];
-        unpack(*reinterpret_cast<const float4*>(B_s + row[j] + t), B);
-        unpack(*reinterpret_cast<const float4*>(C_s + row[j] + t), C);
+    for (int t8 = 0; t8 < kChunk; t8 += kSavedEvery) {
+#pragma unroll 1
+      for (int t = t8; t < t8 + kSavedEvery; t += 4) {
+        float dt[4], u[4], dtu[4], y[4];
+        unpack(*reinterpret_cast<const float4*>(delta_row + t), dt);
+        unpack(*reinterpret_cast<const float4*>(u_row + t), u);
 #pragma unroll
         for (int q = 0; q < 4; ++q) {
-          h[j] = fmaf(exp2_approx(dt[q] * A2[j]), h[j], dtu[q] * B[q]);
-          y[q] = fmaf(C[q], h[j], y[q]);
+          dtu[q] = dt[q] * u[q];
+          y[q] = 0.0f;
         }
-      }
 #pragma unroll
-      for (int q = 0; q < 4; ++q) y[q] = fmaf(D, u[q], sum_over_channel_lanes<kLanes>(y[q]));
-      if (layout.group == 0)
-        *reinterpret_cast<float4*>(y_row + t) = make_float4(y[0], y[1], y[2], y[3]);
+        for (int j = 0; j < kSlots; ++j) {
+          float B[4], C[4];
+          unpack(*reinterpret_cast<const float4*>(B_s + row[j] + t), B);
+          unpack(*reinterpret_cast<const float4*>(C_s + row[j] + t), C);
+#pragma unroll
+          for (int q = 0; q < 4; ++q) {
+            h[j] = fmaf(exp2_approx(dt[q] * A2[j]), h[j], dtu[q] * B[q]);
+            y[q] = fmaf(C[q], h[j], y[q]);
+          }
+        }
+#pragma unroll
+        for (int q = 0; q < 4; ++q) y[q] = fmaf(D, u[q], sum_over_channel_lanes<kLanes>(y[q]));
+        if (layout.group == 0)
+          *reinterpret_cast<float4*>(y_row + t) = make_float4(y[0], y[1], y[2], y[3]);
+      }
+      // h enters step t0 + t8 + kSavedEvery, where one of the backward's chunks starts.
+      if (saved && t0 + t8 + kSavedEvery < args.length) {
+#pragma unroll
+        for (int j = 0; j < kSlots; ++j)
+          if (j * kLanes < states_here) saved[j * kLanes] = h[j];
+        saved += args.channels * args.state;
+      }
     }
     __syncthreads();
     store_tile<kChannels, kChunk>(args.y + rows, y_s, kPitch, args.length, channels_here, t0);
@@ -118,7 +141,8 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
 }
 
 template <int kLanes, typename T>
-cudaError_t launch(const Inputs& in, const Sizes& s, void* y, cudaStream_t stream) {
+cudaError_t launch(const Inputs& in, const Sizes& s, void* y, float* saved_states,
+                   cudaStream_t stream) {
   using Blocks = Layout<kLanes>;
   const ForwardArgs<T> args{static_cast<const T*>(in.u),
                             static_cast<const T*>(in.delta),
@@ -128,6 +152,7 @@ cudaError_t launch(const Inputs& in, const Sizes& s, void* y, cudaStream_t strea
                             in.D,
                             in.delta_bias,
                             static_cast<T*>(y),
+                            saved_states,
                             s.channels,
                             s.length,
                             s.state,
@@ -145,11 +170,18 @@ cudaError_t launch(const Inputs& in, const Sizes& s, void* y, cudaStream_t strea
 
 }  // namespace
 
-cudaError_t forward(const Inputs& in, const Sizes& sizes, void* y, cudaStream_t stream) {
+int64_t saved_state_floats(const Sizes& sizes) {
+  const int64_t chunks = (sizes.length + kSavedEvery - 1) / kSavedEvery;
+  return chunks < 2 ? 0 : sizes.batch * (chunks - 1) * sizes.channels * sizes.state;
+}
+
+cudaError_t forward(const Inputs& in, const Sizes& sizes, void* y, float* saved_states,
+                    cudaStream_t stream) {
   if (sizes.batch == 0 || sizes.channels == 0 || sizes.length == 0) return cudaSuccess;
   return with_type(in.dtype, [&](auto type) {
     return with_lanes(sizes.state, [&](auto lanes) {
-      return launch<decltype(lanes)::value, typename decltype(type)::type>(in, sizes, y, stream);
+      return launch<decltype(lanes)::value, typename decltype(type)::type>(in, sizes, y,
+                                                                           saved_states, stream);
     });
   });
 }

@@ -33,16 +33,24 @@ struct Inputs {
   const float* delta_bias;
 };
 
-// y [batch, channels, length], of the inputs' dtype. Every size may be zero; state at most
+// The forward leaves the backward the state at the start of every chunk of kSavedEvery steps but
+// the first (which starts from zero): saved_states [batch, chunks - 1, channels, state] of float,
+// chunks = ceil(length / kSavedEvery), the state entering chunk c at [b, c - 1, d, n].
+constexpr int64_t kSavedEvery = 8;
+int64_t saved_state_floats(const Sizes& sizes);
+
+// y [batch, channels, length], of the inputs' dtype, and saved_states where it is not nullptr
+// (the backward needs them; evaluation does not). Every size may be zero; state at most
 // kMaxState.
-cudaError_t forward(const Inputs& in, const Sizes& sizes, void* y, cudaStream_t stream);
+cudaError_t forward(const Inputs& in, const Sizes& sizes, void* y, float* saved_states,
+                    cudaStream_t stream);
 
 // The backward takes each batch row's channels in tiles, `tiles_per_group` tiles to a block, one
-// after the other; `groups` blocks per row. It needs a float workspace for the states at chunk
-// starts. plan_backward picks the grouping that just fills the current device. Batch, channels
-// and length must be at least 1 here (with any of them zero every gradient is zero).
+// after the other; `groups` blocks per row. plan_backward picks the grouping that just fills the
+// current device. Batch, channels and length must be at least 1 here (with any of them zero
+// every gradient is zero).
 struct BackwardPlan {
-  int64_t groups, tiles_per_group, workspace_floats;
+  int64_t groups, tiles_per_group;
 };
 cudaError_t plan_backward(const Sizes& sizes, Dtype dtype, BackwardPlan* plan);
 
@@ -56,7 +64,9 @@ struct Gradients {
   void *gu, *gdelta;
   float *gA_part, *gD_part, *gdelta_bias_part, *gB_part, *gC_part;
 };
-cudaError_t backward(const Inputs& in, const Sizes& sizes, const void* gy, const BackwardPlan& plan,
-                     float* workspace, const Gradients& out, cudaStream_t stream);
+// saved_states as the forward left them.
+cudaError_t backward(const Inputs& in, const Sizes& sizes, const void* gy,
+                     const float* saved_states, const BackwardPlan& plan, const Gradients& out,
+                     cudaStream_t stream);
 
 }  // namespace parrot::mamba::cuda_scan
