@@ -231,29 +231,15 @@ bool valid(const Sizes& sizes) {
          sizes.width <= kMaxWidth;
 }
 
-// Calls f with the filter's width as a std::integral_constant: the kernels' instantiations.
-template <typename F>
+// Calls f with the filter's width as a std::integral_constant: the kernels' instantiations, one
+// for each width from kWidth up to kMaxWidth.
+template <int kWidth = 1, typename F>
 cudaError_t with_width(int64_t width, F&& f) {
-  static_assert(kMaxWidth == 8);
-  switch (width) {
-    case 1:
-      return f(std::integral_constant<int, 1>{});
-    case 2:
-      return f(std::integral_constant<int, 2>{});
-    case 3:
-      return f(std::integral_constant<int, 3>{});
-    case 4:
-      return f(std::integral_constant<int, 4>{});
-    case 5:
-      return f(std::integral_constant<int, 5>{});
-    case 6:
-      return f(std::integral_constant<int, 6>{});
-    case 7:
-      return f(std::integral_constant<int, 7>{});
-    case 8:
-      return f(std::integral_constant<int, 8>{});
-    default:
-      return cudaErrorInvalidValue;
+  if constexpr (kWidth > kMaxWidth) {
+    return cudaErrorInvalidValue;
+  } else {
+    if (width == kWidth) return f(std::integral_constant<int, kWidth>{});
+    return with_width<kWidth + 1>(width, f);
   }
 }
 
