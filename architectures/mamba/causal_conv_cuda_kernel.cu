@@ -211,9 +211,14 @@ __global__ void __launch_bounds__(kThreads, 4)
   }
 }
 
+// The (batch row, 32 channels) pairs: the grid's x.
+int64_t columns_of(const Sizes& sizes) {
+  return sizes.batch * ((sizes.channels + kChannels - 1) / kChannels);
+}
+
 // The tile slots of a (batch row, 32 channels): how many blocks share its sequence.
 int64_t tile_slots(const Sizes& sizes) {
-  const int64_t columns = sizes.batch * ((sizes.channels + kChannels - 1) / kChannels);
+  const int64_t columns = columns_of(sizes);
   const int64_t tiles = (sizes.length + kTile - 1) / kTile;
   const int64_t wanted = columns > 0 ? (kEnoughBlocks + columns - 1) / columns : 1;
   return std::max<int64_t>(1, std::min(tiles, wanted));
@@ -221,7 +226,7 @@ int64_t tile_slots(const Sizes& sizes) {
 
 // The grid for the sizes, or an empty one where a grid cannot hold them.
 dim3 grid_for(const Sizes& sizes) {
-  const int64_t columns = sizes.batch * ((sizes.channels + kChannels - 1) / kChannels);
+  const int64_t columns = columns_of(sizes);
   if (columns > INT32_MAX) return dim3(0);
   return dim3(static_cast<unsigned>(columns), static_cast<unsigned>(tile_slots(sizes)));
 }

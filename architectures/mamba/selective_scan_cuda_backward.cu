@@ -117,7 +117,7 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
 
     // The chunks, last to first.
     const float* const saved =
-        args.saved_states + (b * (chunks - 1) * args.channels + d) * args.state;
+        args.saved_states + saved_state_at(b, d, 0, args.channels, args.length, args.state);
     float h[kSlots], h_next[kSlots];  // this and the next chunk's start states
     const auto fetch_backward = [&](int64_t c) {
       const int64_t t0 = c * kChunk;

@@ -95,6 +95,14 @@ struct WarpChannelSum {
   __device__ static bool writes(int lane) { return lane / kLanes < (1 << kHalvings); }
 };
 
+// Where the saved state of batch row b, channel d, state n entering chunk 1 is in saved_states
+// (selective_scan_cuda_kernel.hpp has the layout); chunk c's is (c - 1) * channels * state
+// further on. Length at least 1.
+__device__ __forceinline__ int64_t saved_state_at(int64_t b, int64_t d, int64_t n, int64_t channels,
+                                                  int64_t length, int64_t state) {
+  return (b * ((length - 1) / kSavedEvery) * channels + d) * state + n;
+}
+
 using parrot::cuda::from_float;
 using parrot::cuda::to_float;
 

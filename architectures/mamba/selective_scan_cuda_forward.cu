@@ -83,12 +83,10 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
   const StepSize step_size{args.delta_bias ? args.delta_bias + first : nullptr};
   // Where this lane saves its next states, and how many of its slots hold real states. A saved
   // state's slot j is at saved[j * kLanes]: an offset the stores carry, not a register.
-  float* saved =
-      args.saved_states && real
-          ? args.saved_states +
-                (b * ((args.length - 1) / kSavedEvery) * args.channels + d) * args.state +
-                layout.group
-          : nullptr;
+  float* saved = args.saved_states && real
+                     ? args.saved_states + saved_state_at(b, d, layout.group, args.channels,
+                                                          args.length, args.state)
+                     : nullptr;
   const int states_here = static_cast<int>(args.state) - layout.group;
 
   for (int64_t t0 = 0; t0 < args.length; t0 += kChunk) {
