@@ -9,12 +9,13 @@
 #include "selective_scan.hpp"
 #include "selective_scan_cuda.hpp"
 
-#include <ATen/cuda/CUDAEvent.h>
 #include <benchmark/benchmark.h>
 #include <cuda_runtime_api.h>
 #include <torch/torch.h>
 
 #include <string>
+
+#include "cuda_timing.hpp"
 
 namespace parrot::mamba {
 namespace {
@@ -79,25 +80,10 @@ std::string describe(const Shape& s, torch::ScalarType dtype) {
          (dtype == torch::kBFloat16 ? "bf16" : "fp32") + ", " + properties.name;
 }
 
-// Times `pass` with CUDA events, after one untimed run (allocations, first launches). Each
-// iteration times a burst of passes, so that the GPU never waits for the CPU to launch the next
-// one; the time reported is per pass.
+// GB/s and peak_% of a pass that moves `bytes`, timed on the GPU.
 template <typename Pass>
-void time_on_gpu(benchmark::State& state, double bytes, Pass pass) {
-  constexpr int kBurst = 10;
-  at::cuda::CUDAEvent start(cudaEventDefault), stop(cudaEventDefault);
-  pass();
-  double seconds = 0;
-  for (auto _ : state) {
-    start.record();
-    for (int i = 0; i < kBurst; ++i) pass();
-    stop.record();
-    stop.synchronize();
-    const double elapsed = start.elapsed_time(stop) / 1e3 / kBurst;
-    seconds += elapsed;
-    state.SetIterationTime(elapsed);
-  }
-  const double bytes_per_second = bytes * state.iterations() / seconds;
+void time_traffic(benchmark::State& state, double bytes, Pass pass) {
+  const double bytes_per_second = bytes / bench::time_on_gpu(state, pass);
   state.counters["GB/s"] = bytes_per_second / 1e9;
   state.counters["peak_%"] = 100 * bytes_per_second / peak_bytes_per_second();
 }
@@ -109,7 +95,7 @@ void BM_SelectiveScanCudaForward(benchmark::State& state) {
   const auto dtype = state.range(1) ? torch::kBFloat16 : torch::kFloat;
   const torch::NoGradGuard no_grad;
   const Problem p = make_problem(s, dtype, false);
-  time_on_gpu(state, forward_bytes(s, torch::elementSize(dtype)), [&] {
+  time_traffic(state, forward_bytes(s, torch::elementSize(dtype)), [&] {
     benchmark::DoNotOptimize(selective_scan_cuda(p.u, p.delta, p.A, p.B, p.C, p.D));
   });
   state.SetLabel(describe(s, dtype));
@@ -124,7 +110,7 @@ void forward_backward(benchmark::State& state, const Shape& s, torch::ScalarType
                       decltype(&selective_scan_cuda) scan) {
   const Problem p = make_problem(s, dtype, true);
   const double element = torch::elementSize(dtype);
-  time_on_gpu(state, forward_bytes(s, element) + backward_bytes(s, element), [&] {
+  time_traffic(state, forward_bytes(s, element) + backward_bytes(s, element), [&] {
     const auto y = scan(p.u, p.delta, p.A, p.B, p.C, p.D);
     benchmark::DoNotOptimize(
         torch::autograd::grad({y}, {p.u, p.delta, p.A, p.B, p.C, p.D}, {p.gy}));

@@ -16,6 +16,7 @@
 
 #include "causal_conv.hpp"
 #include "cpu_runtime.hpp"
+#include "left_multiply.hpp"
 #include "mamba.hpp"
 #include "selective_scan.hpp"
 #include "silu_gate.hpp"
@@ -250,6 +251,37 @@ TEST(MambaTest, SiluGateIsItsFormula) {
                     y[b][c][t].item<double>() * gate / (1.0 + std::exp(-gate)), 1e-12)
             << "at " << b << ", " << t << ", " << c;
       }
+}
+
+// weight times each batch row of x, in value and in both gradients, for an x that is a strided
+// view (dt_proj's input is a split of x_proj's output).
+TEST(MambaTest, LeftMultiplyIsAProductPerBatchRow) {
+  torch::manual_seed(4);
+  const auto weight = torch::randn({3, 5}, torch::kDouble).requires_grad_();
+  const auto x = torch::randn({2, 9, 4}, torch::kDouble).narrow(1, 2, 5).detach().requires_grad_();
+  const auto gout = torch::randn({2, 3, 4}, torch::kDouble);
+  const auto out = left_multiply(weight, x);
+  const auto expected = torch::einsum("rk,bkc->brc", {weight, x});
+  EXPECT_TRUE(torch::allclose(out, expected, 1e-12, 1e-12));
+  const auto actual = torch::autograd::grad({out}, {weight, x}, {gout});
+  const auto wanted = torch::autograd::grad({expected}, {weight, x}, {gout});
+  EXPECT_TRUE(torch::allclose(actual[0], wanted[0], 1e-12, 1e-12)) << "weight's gradient";
+  EXPECT_TRUE(torch::allclose(actual[1], wanted[1], 1e-12, 1e-12)) << "x's gradient";
+  EXPECT_THROW(left_multiply(weight, x.transpose(1, 2)), c10::Error);
+  EXPECT_THROW(left_multiply(weight[0], x), c10::Error);
+}
+
+// As autocast would: the weight is cast to x's type, and its gradient comes back in its own.
+TEST(MambaTest, LeftMultiplyCastsTheWeightToXsType) {
+  const auto weight = torch::randn({3, 5}).requires_grad_();
+  const auto x = torch::randn({2, 5, 4}).to(torch::kBFloat16).requires_grad_();
+  const auto out = left_multiply(weight, x);
+  EXPECT_EQ(out.scalar_type(), torch::kBFloat16);
+  out.sum().backward();
+  EXPECT_EQ(weight.grad().scalar_type(), torch::kFloat);
+  EXPECT_EQ(x.grad().scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::allclose(
+      weight.grad(), x.to(torch::kFloat).sum(torch::IntArrayRef{0, 2}).expand({3, 5}), 2e-2, 5e-2));
 }
 
 // The block computes its projections in whatever layout saves copies; it must equal Mamba's block

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "causal_conv.hpp"
+#include "left_multiply.hpp"
 #include "selective_scan.hpp"
 #include "silu_gate.hpp"
 
@@ -64,19 +65,6 @@ MambaBlockImpl::MambaBlockImpl(const MambaOptions& options)
 }
 
 torch::Tensor MambaBlockImpl::A() const { return -torch::exp(A_log); }
-
-namespace {
-
-// weight [out, in] times x [batch, in, length], one product per batch row. The result keeps
-// x's channels-by-length layout, which the scan reads, where a Linear on x.transpose(1, 2) would
-// copy x into [batch, length, channels] first and the result back. (A plain matmul copies too:
-// it folds the batch into one product to keep the weight's gradient small, which for these
-// narrow projections it already is.) The cast is what autocast would do to the weight.
-torch::Tensor left_multiply(const torch::Tensor& weight, const torch::Tensor& x) {
-  return torch::bmm(weight.to(x.scalar_type()).expand({x.size(0), -1, -1}), x);
-}
-
-}  // namespace
 
 torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
   // Split before transposing: the split's gradient is then one concatenation straight into the
