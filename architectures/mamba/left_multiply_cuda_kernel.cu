@@ -173,8 +173,10 @@ cudaError_t plan(const Sizes& s, Plan* out) {
     return error;
   const int64_t tiles = s.batch * tiles_of(s.rows) * tiles_of(s.columns);
   const int64_t stages = (s.depth + kStage - 1) / kStage;
+  // As many slices as fit the device's block slots in one wave: a second, part-filled wave
+  // would take as long as the first.
   const int64_t slots = int64_t{blocks_per_sm} * sms;
-  const int64_t wanted = std::clamp<int64_t>((slots + tiles - 1) / tiles, 1, stages);
+  const int64_t wanted = std::clamp<int64_t>(slots / tiles, 1, stages);
   out->slice_depth = (stages + wanted - 1) / wanted * kStage;
   out->slices = (s.depth + out->slice_depth - 1) / out->slice_depth;
   return cudaSuccess;

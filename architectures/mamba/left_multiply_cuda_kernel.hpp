@@ -25,7 +25,7 @@ struct Plan {
   int64_t slices, slice_depth;
 };
 
-// Enough slices for the blocks to fill the current device, no more. Sizes at least 1.
+// As many slices as the current device runs in one wave of blocks, at least one. Sizes at least 1.
 cudaError_t plan(const Sizes& sizes, Plan* out);
 
 // The floats of workspace a plan needs for its partial products (0 for one slice).
