@@ -8,7 +8,6 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <torch/torch.h>
-#include <parrot/cuda_dtype_of.hpp>
 
 namespace parrot::mamba {
 namespace {
@@ -18,8 +17,8 @@ void check(cudaError_t error) {
               "left_multiply_cuda: the kernel failed: ", cudaGetErrorString(error));
 }
 
-bool float_or_bfloat16(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16;
+cuda_product::Sizes sizes_of(const torch::Tensor& weight, const torch::Tensor& x) {
+  return {x.size(0), weight.size(0), weight.size(1), x.size(2)};
 }
 
 }  // namespace
@@ -34,11 +33,10 @@ torch::Tensor left_multiply_cuda(const torch::Tensor& weight, const torch::Tenso
   TORCH_CHECK(x.is_cuda(), "left_multiply_cuda: CUDA tensors only, x is on ", x.device());
   TORCH_CHECK(weight.device() == x.device(), "left_multiply_cuda: the weight must be on x's ",
               x.device(), ", got ", weight.device());
-  TORCH_CHECK(float_or_bfloat16(x), "left_multiply_cuda: x must be float or bfloat16, got ",
-              x.scalar_type());
-  TORCH_CHECK(weight.scalar_type() == x.scalar_type(), "left_multiply_cuda: the weight must ",
-              "have x's type ", x.scalar_type(), ", got ", weight.scalar_type());
-  const cuda_product::Sizes sizes{x.size(0), weight.size(0), weight.size(1), x.size(2)};
+  TORCH_CHECK(x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat,
+              "left_multiply_cuda: the weight and x must be float, got ", weight.scalar_type(),
+              " and ", x.scalar_type());
+  const cuda_product::Sizes sizes = sizes_of(weight, x);
   auto out = torch::empty({sizes.batch, sizes.rows, sizes.columns}, x.options());
   if (out.numel() == 0) return out;
   if (sizes.depth == 0) return out.zero_();
@@ -50,17 +48,22 @@ torch::Tensor left_multiply_cuda(const torch::Tensor& weight, const torch::Tenso
   const auto x_rows = x.contiguous();
   cuda_product::Plan plan{};
   check(cuda_product::plan(sizes, &plan));
-  const auto partials =
-      torch::empty({cuda_product::partial_floats(sizes, plan)}, x.options().dtype(torch::kFloat));
-  check(cuda_product::left_multiply(parrot::cuda::dtype_of(x), weight_t.data_ptr(),
-                                    x_rows.data_ptr(), sizes, plan, partials.data_ptr<float>(),
-                                    out.data_ptr(), c10::cuda::getCurrentCUDAStream()));
+  const auto partials = torch::empty({cuda_product::partial_floats(sizes, plan)}, x.options());
+  check(cuda_product::left_multiply(weight_t.data_ptr<float>(), x_rows.data_ptr<float>(), sizes,
+                                    plan, partials.data_ptr<float>(), out.data_ptr<float>(),
+                                    c10::cuda::getCurrentCUDAStream()));
   return out;
 }
 
 bool left_multiply_cuda_applies(const torch::Tensor& weight, const torch::Tensor& x) {
-  return x.is_cuda() && float_or_bfloat16(x) && weight.scalar_type() == x.scalar_type() &&
-         weight.dim() == 2 && 4 * weight.size(0) <= weight.size(1);
+  if (!x.is_cuda() || x.scalar_type() != torch::kFloat || weight.scalar_type() != torch::kFloat ||
+      weight.dim() != 2 || x.dim() != 3 || 4 * weight.size(0) > weight.size(1) || x.numel() == 0 ||
+      weight.numel() == 0)
+    return false;
+  const c10::cuda::CUDAGuard device(x.device());
+  cuda_product::Plan plan{};
+  check(cuda_product::plan(sizes_of(weight, x), &plan));
+  return plan.slices > 1;
 }
 
 }  // namespace parrot::mamba

@@ -8,13 +8,16 @@
 namespace parrot::mamba {
 
 // weight [rows, depth] times x [batch, depth, columns], per batch row: [batch, rows, columns],
-// contiguous, in their type (float or bfloat16, both the same; arithmetic in float). Any layout.
-// Not differentiable: left_multiply() is. Empty sizes are fine.
+// contiguous, in float (both inputs float, in any layout). Not differentiable: left_multiply()
+// is. Empty sizes are fine.
 torch::Tensor left_multiply_cuda(const torch::Tensor& weight, const torch::Tensor& x);
 
 // Whether left_multiply_cuda takes x's device and the two types, and is the faster way for their
-// shapes: a weight with at most a quarter as many rows as its depth, whose long sums cuBLAS's
-// batched products leave to few blocks. Shapes and the weight's device are checked when it runs.
+// shapes (bench/left_multiply_cuda_bench.cpp): float, and a weight with at most a quarter as many
+// rows as its depth whose product has too few tiles to fill the device, so that the kernel
+// splits its sums. There cuBLAS's batched SGEMM runs each tile's long sum in one block; with
+// tiles enough, or in bfloat16 on tensor cores, cuBLAS is faster. Shapes and the weight's device
+// are checked when it runs.
 bool left_multiply_cuda_applies(const torch::Tensor& weight, const torch::Tensor& x);
 
 }  // namespace parrot::mamba

@@ -1,10 +1,10 @@
-// The product behind Mamba's narrow projections, out[b] = weight x[b] for every batch row b, for
-// weights with few rows and a long depth: x_proj's forward (128 rows from 2048 channels) and
-// dt_proj's input gradient (64 rows from 2048). For these cuBLAS's batched products take small
-// tiles and run each tile's whole sum in one block: a few dozen blocks at the paper's batch of 8
-// (docs/PERFORMANCE.md). Here the sum over depth is split into slices that blocks take in
-// parallel, each writing its partial product, and a second kernel adds the slices in a fixed
-// order, so that every run gives the same bits.
+// The product behind Mamba's narrow projections in float, out[b] = weight x[b] for every batch
+// row b, for weights with few rows and a long depth: x_proj's forward (128 rows from 2048
+// channels) and dt_proj's input gradient (64 rows from 2048). For these cuBLAS's batched SGEMM
+// takes small tiles and runs each tile's whole sum in one block: a few dozen blocks at the
+// paper's batch of 8 (docs/PERFORMANCE.md). Here the sum over depth is split into slices that
+// blocks take in parallel, each writing its partial product, and a second kernel adds the slices
+// in a fixed order, so that every run gives the same bits.
 //
 // A block of 256 threads computes a 64 x 64 tile of out over its slice, staging 16 steps of depth
 // at a time in shared memory: 16 x 64 of the weight and as much of x, both read along rows from
@@ -13,8 +13,6 @@
 // next stage's loads are issued before the current stage is computed.
 
 #include "left_multiply_cuda_kernel.hpp"
-
-#include <parrot/cuda_convert.cuh>
 
 #include <algorithm>
 
@@ -30,16 +28,11 @@ constexpr int kLoads = kStage / kLoadRows;     // loads of each operand per thre
 constexpr int kPiecesPerRow = kTile / kPiece;  // 16
 static_assert(kPiecesPerRow * kPiecesPerRow == kThreads);
 
-using parrot::cuda::from_float;
-using parrot::cuda::to_float;
-using parrot::cuda::with_type;
-
-template <typename T>
 struct Args {
-  const T* weight_t;  // [depth, rows]
-  const T* x;         // [batch, depth, columns]
-  T* out;             // [batch, rows, columns]
-  float* partials;    // [slices, batch, rows, columns], or nullptr for one slice
+  const float* weight_t;  // [depth, rows]
+  const float* x;         // [batch, depth, columns]
+  float* out;             // [batch, rows, columns]
+  float* partials;        // [slices, batch, rows, columns], or nullptr for one slice
   Sizes sizes;
   Plan plan;
   int64_t row_tiles, column_tiles;
@@ -47,8 +40,7 @@ struct Args {
 
 int64_t tiles_of(int64_t n) { return (n + kTile - 1) / kTile; }
 
-template <typename T>
-__global__ void __launch_bounds__(kThreads) slice_kernel(const Args<T> a) {
+__global__ void __launch_bounds__(kThreads) slice_kernel(const Args a) {
   __shared__ __align__(16) float weight_s[kStage][kTile];
   __shared__ __align__(16) float x_s[kStage][kTile];
 
@@ -62,7 +54,7 @@ __global__ void __launch_bounds__(kThreads) slice_kernel(const Args<T> a) {
   const int64_t rows = a.sizes.rows, columns = a.sizes.columns;
   const int64_t k_begin = slice * a.plan.slice_depth;
   const int64_t k_end = min(k_begin + a.plan.slice_depth, a.sizes.depth);
-  const T* const x = a.x + b * a.sizes.depth * columns;
+  const float* const x = a.x + b * a.sizes.depth * columns;
 
   // Loads: consecutive threads take consecutive rows of the weight and columns of x.
   const int load_column = threadIdx.x % kTile, load_row = threadIdx.x / kTile;
@@ -72,9 +64,8 @@ __global__ void __launch_bounds__(kThreads) slice_kernel(const Args<T> a) {
 #pragma unroll
     for (int q = 0; q < kLoads; ++q) {
       const int64_t k = k0 + load_row + q * kLoadRows;
-      weight_next[q] =
-          k < k_end && row_in ? to_float(a.weight_t[k * rows + r0 + load_column]) : 0.0f;
-      x_next[q] = k < k_end && column_in ? to_float(x[k * columns + c0 + load_column]) : 0.0f;
+      weight_next[q] = k < k_end && row_in ? a.weight_t[k * rows + r0 + load_column] : 0.0f;
+      x_next[q] = k < k_end && column_in ? x[k * columns + c0 + load_column] : 0.0f;
     }
   };
 
@@ -117,48 +108,23 @@ __global__ void __launch_bounds__(kThreads) slice_kernel(const Args<T> a) {
       if (a.partials)
         a.partials[slice * outputs + at] = sum[i][j];
       else
-        a.out[at] = from_float<T>(sum[i][j]);
+        a.out[at] = sum[i][j];
     }
   }
 }
 
 // out[i] = the sum of the slices' partials[s, i], s in order.
-template <typename T>
 __global__ void add_slices_kernel(const float* __restrict__ partials, int64_t slices,
-                                  int64_t outputs, T* __restrict__ out) {
+                                  int64_t outputs, float* __restrict__ out) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < outputs;
        i += int64_t{gridDim.x} * blockDim.x) {
     float sum = 0.0f;
     for (int64_t s = 0; s < slices; ++s) sum += partials[s * outputs + i];
-    out[i] = from_float<T>(sum);
+    out[i] = sum;
   }
 }
 
 bool valid(const Sizes& s) { return s.batch >= 1 && s.rows >= 1 && s.depth >= 1 && s.columns >= 1; }
-
-template <typename T>
-cudaError_t launch(const void* weight_t, const void* x, const Sizes& s, const Plan& p,
-                   float* partials, void* out, cudaStream_t stream) {
-  const Args<T> args{static_cast<const T*>(weight_t),
-                     static_cast<const T*>(x),
-                     static_cast<T*>(out),
-                     p.slices > 1 ? partials : nullptr,
-                     s,
-                     p,
-                     tiles_of(s.rows),
-                     tiles_of(s.columns)};
-  const int64_t blocks = s.batch * args.row_tiles * args.column_tiles * p.slices;
-  if (blocks > INT32_MAX) return cudaErrorInvalidConfiguration;
-  slice_kernel<T><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(args);
-  if (p.slices == 1) return cudaGetLastError();
-  if (const auto error = cudaGetLastError()) return error;
-  constexpr int kAddThreads = 256;
-  const int64_t outputs = s.batch * s.rows * s.columns;
-  const int64_t add_blocks = std::min<int64_t>((outputs + kAddThreads - 1) / kAddThreads, 1 << 16);
-  add_slices_kernel<T><<<static_cast<unsigned>(add_blocks), kAddThreads, 0, stream>>>(
-      partials, p.slices, outputs, static_cast<T*>(out));
-  return cudaGetLastError();
-}
 
 }  // namespace
 
@@ -168,8 +134,8 @@ cudaError_t plan(const Sizes& s, Plan* out) {
   if (const auto error = cudaGetDevice(&device)) return error;
   if (const auto error = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device))
     return error;
-  if (const auto error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-          &blocks_per_sm, slice_kernel<float>, kThreads, 0))
+  if (const auto error =
+          cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, slice_kernel, kThreads, 0))
     return error;
   const int64_t tiles = s.batch * tiles_of(s.rows) * tiles_of(s.columns);
   const int64_t stages = (s.depth + kStage - 1) / kStage;
@@ -186,16 +152,32 @@ int64_t partial_floats(const Sizes& s, const Plan& p) {
   return p.slices > 1 ? p.slices * s.batch * s.rows * s.columns : 0;
 }
 
-cudaError_t left_multiply(Dtype dtype, const void* weight_t, const void* x, const Sizes& sizes,
-                          const Plan& plan, float* partials, void* out, cudaStream_t stream) {
+cudaError_t left_multiply(const float* weight_t, const float* x, const Sizes& sizes,
+                          const Plan& plan, float* partials, float* out, cudaStream_t stream) {
   const bool covers_depth = plan.slices >= 1 && plan.slice_depth >= 1 &&
                             (plan.slices - 1) * plan.slice_depth < sizes.depth &&
                             plan.slices * plan.slice_depth >= sizes.depth;
   if (!valid(sizes) || !covers_depth || (plan.slices > 1 && partials == nullptr))
     return cudaErrorInvalidValue;
-  return with_type(dtype, [&](auto type) {
-    return launch<typename decltype(type)::type>(weight_t, x, sizes, plan, partials, out, stream);
-  });
+  const Args args{weight_t,
+                  x,
+                  out,
+                  plan.slices > 1 ? partials : nullptr,
+                  sizes,
+                  plan,
+                  tiles_of(sizes.rows),
+                  tiles_of(sizes.columns)};
+  const int64_t blocks = sizes.batch * args.row_tiles * args.column_tiles * plan.slices;
+  if (blocks > INT32_MAX) return cudaErrorInvalidConfiguration;
+  slice_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(args);
+  if (plan.slices == 1) return cudaGetLastError();
+  if (const auto error = cudaGetLastError()) return error;
+  constexpr int kAddThreads = 256;
+  const int64_t outputs = sizes.batch * sizes.rows * sizes.columns;
+  const int64_t add_blocks = std::min<int64_t>((outputs + kAddThreads - 1) / kAddThreads, 1 << 16);
+  add_slices_kernel<<<static_cast<unsigned>(add_blocks), kAddThreads, 0, stream>>>(
+      partials, plan.slices, outputs, out);
+  return cudaGetLastError();
 }
 
 }  // namespace parrot::mamba::cuda_product

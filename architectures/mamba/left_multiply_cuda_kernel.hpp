@@ -1,17 +1,14 @@
-// Launchers of the CUDA product behind Mamba's narrow projections (left_multiply_cuda_kernel.cu).
-// Raw device pointers, sizes and a stream: nothing from LibTorch, so that nvcc builds them whether
-// or not LibTorch has CUDA. left_multiply_cuda.cpp hands them tensors.
+// Launchers of the CUDA product behind Mamba's narrow projections in float
+// (left_multiply_cuda_kernel.cu). Raw device pointers, sizes and a stream: nothing from LibTorch,
+// so that nvcc builds them whether or not LibTorch has CUDA. left_multiply_cuda.cpp hands them
+// tensors.
 #pragma once
 
 #include <cuda_runtime_api.h>
-#include <parrot/cuda_dtype.hpp>
 
 #include <cstdint>
 
 namespace parrot::mamba::cuda_product {
-
-// The type of the weight, x and out. Arithmetic is float.
-using Dtype = parrot::cuda::Dtype;
 
 // out [batch, rows, columns] = weight [rows, depth] times x [batch, depth, columns], per batch row.
 struct Sizes {
@@ -34,7 +31,7 @@ int64_t partial_floats(const Sizes& sizes, const Plan& plan);
 // out[b, r, c] = sum over k of weight_t[k, r] x[b, k, c]: the weight comes transposed, [depth,
 // rows], and everything is contiguous. `partials` holds partial_floats(sizes, plan) floats.
 // Sizes at least 1.
-cudaError_t left_multiply(Dtype dtype, const void* weight_t, const void* x, const Sizes& sizes,
-                          const Plan& plan, float* partials, void* out, cudaStream_t stream);
+cudaError_t left_multiply(const float* weight_t, const float* x, const Sizes& sizes,
+                          const Plan& plan, float* partials, float* out, cudaStream_t stream);
 
 }  // namespace parrot::mamba::cuda_product
