@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 #include "cuda_timing.hpp"
 
@@ -35,25 +36,40 @@ double peak_bytes_per_second() {
   return 2.0 * clock_khz * 1e3 * bus_bits / 8;
 }
 
+// With a dt_bias, delta holds dt and the kernels make the step sizes softplus(dt + dt_bias) as
+// they load it, as a Mamba layer calls them; without, delta holds the step sizes. Either way they
+// are softplus(z - 1) for z standard normal.
 struct Problem {
-  torch::Tensor u, delta, A, B, C, D, gy;
+  torch::Tensor u, delta, A, B, C, D, dt_bias, gy;
+
+  torch::Tensor scan() const {
+    return dt_bias.defined() ? selective_scan_softplus_cuda(u, delta, dt_bias, A, B, C, D)
+                             : selective_scan_cuda(u, delta, A, B, C, D);
+  }
+  std::vector<torch::Tensor> inputs() const {
+    std::vector<torch::Tensor> all{u, delta, A, B, C, D};
+    if (dt_bias.defined()) all.push_back(dt_bias);
+    return all;
+  }
 };
 
-// u, delta, B, C and gy in `dtype`; A and D float, as a Mamba layer has them.
-Problem make_problem(const Shape& s, torch::ScalarType dtype, bool requires_grad) {
+// u, delta, B, C and gy in `dtype`; A, D and dt_bias float, as a Mamba layer has them.
+Problem make_problem(const Shape& s, torch::ScalarType dtype, bool requires_grad,
+                     bool with_dt_bias) {
   torch::manual_seed(0);
   const auto cuda = torch::TensorOptions().device(torch::kCUDA);
   const auto leaf = [&](const torch::Tensor& t, torch::ScalarType type) {
     return t.to(type).detach().requires_grad_(requires_grad);
   };
+  const auto z = torch::randn({s.batch, s.channels, s.length}, cuda);
   return {
       leaf(torch::randn({s.batch, s.channels, s.length}, cuda), dtype),
-      leaf(torch::nn::functional::softplus(torch::randn({s.batch, s.channels, s.length}, cuda) - 1),
-           dtype),
+      leaf(with_dt_bias ? z : torch::nn::functional::softplus(z - 1), dtype),
       leaf(-torch::rand({s.channels, s.state}, cuda) * s.state - 0.5, torch::kFloat),
       leaf(torch::randn({s.batch, s.state, s.length}, cuda), dtype),
       leaf(torch::randn({s.batch, s.state, s.length}, cuda), dtype),
       leaf(torch::randn({s.channels}, cuda), torch::kFloat),
+      with_dt_bias ? leaf(torch::full({s.channels}, -1.0f, cuda), torch::kFloat) : torch::Tensor(),
       torch::randn({s.batch, s.channels, s.length}, cuda).to(dtype)};
 }
 
@@ -70,14 +86,15 @@ double backward_bytes(const Shape& s, double element) {
   return (5 * per_channel + 4 * per_state) * element + 2 * s.channels * (s.state + 1) * 4.0;
 }
 
-std::string describe(const Shape& s, torch::ScalarType dtype) {
+std::string describe(const Shape& s, torch::ScalarType dtype, bool with_dt_bias) {
   cudaDeviceProp properties{};
   int device = 0;
   cudaGetDevice(&device);
   cudaGetDeviceProperties(&properties, device);
   return "batch " + std::to_string(s.batch) + ", length " + std::to_string(s.length) +
          ", channels " + std::to_string(s.channels) + ", state " + std::to_string(s.state) + ", " +
-         (dtype == torch::kBFloat16 ? "bf16" : "fp32") + ", " + properties.name;
+         (dtype == torch::kBFloat16 ? "bf16" : "fp32") +
+         (with_dt_bias ? ", softplus(dt + dt_bias)" : "") + ", " + properties.name;
 }
 
 // GB/s and peak_% of a pass that moves `bytes`, timed on the GPU.
@@ -88,51 +105,53 @@ void time_traffic(benchmark::State& state, double bytes, Pass pass) {
   state.counters["peak_%"] = 100 * bytes_per_second / peak_bytes_per_second();
 }
 
-// Arguments: shape (index into kShapes), bf16 (0: float inputs, 1: bfloat16).
+// Arguments: shape (index into kShapes), bf16 (0: float inputs, 1: bfloat16), dt_bias (1: the
+// kernels make the step sizes, as in Mamba; 0: they are given).
 void BM_SelectiveScanCudaForward(benchmark::State& state) {
   if (!torch::cuda::is_available()) return state.SkipWithError("no CUDA device");
   const Shape& s = kShapes[state.range(0)];
   const auto dtype = state.range(1) ? torch::kBFloat16 : torch::kFloat;
   const torch::NoGradGuard no_grad;
-  const Problem p = make_problem(s, dtype, false);
-  time_traffic(state, forward_bytes(s, torch::elementSize(dtype)), [&] {
-    benchmark::DoNotOptimize(selective_scan_cuda(p.u, p.delta, p.A, p.B, p.C, p.D));
-  });
-  state.SetLabel(describe(s, dtype));
+  const Problem p = make_problem(s, dtype, false, state.range(2));
+  time_traffic(state, forward_bytes(s, torch::elementSize(dtype)),
+               [&] { benchmark::DoNotOptimize(p.scan()); });
+  state.SetLabel(describe(s, dtype, state.range(2)));
 }
 BENCHMARK(BM_SelectiveScanCudaForward)
-    ->ArgsProduct({{0, 1, 2}, {0, 1}})
-    ->ArgNames({"shape", "bf16"})
+    ->ArgsProduct({{0, 1, 2}, {0, 1}, {0, 1}})
+    ->ArgNames({"shape", "bf16", "dt_bias"})
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 
+template <typename Scan>
 void forward_backward(benchmark::State& state, const Shape& s, torch::ScalarType dtype,
-                      decltype(&selective_scan_cuda) scan) {
-  const Problem p = make_problem(s, dtype, true);
+                      bool with_dt_bias, Scan scan) {
+  const Problem p = make_problem(s, dtype, true, with_dt_bias);
   const double element = torch::elementSize(dtype);
   time_traffic(state, forward_bytes(s, element) + backward_bytes(s, element), [&] {
-    const auto y = scan(p.u, p.delta, p.A, p.B, p.C, p.D);
-    benchmark::DoNotOptimize(
-        torch::autograd::grad({y}, {p.u, p.delta, p.A, p.B, p.C, p.D}, {p.gy}));
+    benchmark::DoNotOptimize(torch::autograd::grad({scan(p)}, p.inputs(), {p.gy}));
   });
-  state.SetLabel(describe(s, dtype));
+  state.SetLabel(describe(s, dtype, with_dt_bias));
 }
 
 void BM_SelectiveScanCudaForwardBackward(benchmark::State& state) {
   if (!torch::cuda::is_available()) return state.SkipWithError("no CUDA device");
   forward_backward(state, kShapes[state.range(0)],
-                   state.range(1) ? torch::kBFloat16 : torch::kFloat, selective_scan_cuda);
+                   state.range(1) ? torch::kBFloat16 : torch::kFloat, state.range(2),
+                   [](const Problem& p) { return p.scan(); });
 }
 BENCHMARK(BM_SelectiveScanCudaForwardBackward)
-    ->ArgsProduct({{0, 1, 2}, {0, 1}})
-    ->ArgNames({"shape", "bf16"})
+    ->ArgsProduct({{0, 1, 2}, {0, 1}, {0, 1}})
+    ->ArgNames({"shape", "bf16", "dt_bias"})
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 
 // The LibTorch reference on the GPU: a few small kernels per step, forward and backward.
 void BM_SelectiveScanCudaReference(benchmark::State& state) {
   if (!torch::cuda::is_available()) return state.SkipWithError("no CUDA device");
-  forward_backward(state, kShapes[0], torch::kFloat, selective_scan_reference);
+  forward_backward(state, kShapes[0], torch::kFloat, false, [](const Problem& p) {
+    return selective_scan_reference(p.u, p.delta, p.A, p.B, p.C, p.D);
+  });
 }
 BENCHMARK(BM_SelectiveScanCudaReference)->UseManualTime()->Unit(benchmark::kMicrosecond);
 

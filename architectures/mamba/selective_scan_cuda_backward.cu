@@ -12,7 +12,9 @@
 // swapped_state order. The forward saved the state at the start of every chunk of kChunk steps;
 // the chunks are taken last to first. From its start state a chunk's steps are recomputed into
 // shared memory, keeping a_t h_{t-1} (h_t is that plus delta_t B_t u_t), and the lanes walk the
-// chunk backwards, carrying g_t in registers.
+// chunk backwards, carrying g_t in registers. Both walks are unrolled, so that a step's shared
+// memory addresses are constant offsets rather than arithmetic. Where delta is softplus(dt), the
+// chunk's staging also stores softplus' of every step size, which the walk only multiplies by.
 // Each (step, channel, state) thus takes two exp2: keeping a_t too would double the shared
 // memory per block and halve the blocks an SM holds. That count sets the pace: each block walks
 // its sequence step by step, so an SM needs many blocks to hide the latency of every step's
@@ -51,10 +53,11 @@ struct BackwardArgs {
 template <int kLanes>
 constexpr size_t shared_bytes() {
   using Blocks = Layout<kLanes>;
-  return sizeof(float4) * kChunk * 2 * kThreads +                  // history
-         sizeof(float) * (5 * Blocks::kChannels * kPitch +         // delta, u, gy, gu, gdelta
-                          2 * kChunk * (Blocks::kStates + 1) +     // B, C
-                          2 * kWarps * Blocks::kStates * kPitch);  // warps' sums
+  return sizeof(float4) * kChunk * 2 * kThreads +  // history
+         sizeof(float) *
+             (6 * Blocks::kChannels * kPitch +         // delta, its derivative, u, gy, gu, gdelta
+              2 * kChunk * (Blocks::kStates + 1) +     // B, C
+              2 * kWarps * Blocks::kStates * kPitch);  // warps' sums
 }
 
 // Four blocks an SM, as their shared memory allows: at most 128 registers a thread.
@@ -67,7 +70,8 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
   extern __shared__ float4 shared[];
   float4* const history = shared;  // [kChunk][2][kThreads]: a_t h_{t-1}, two float4 per thread
   float* const delta_s = reinterpret_cast<float*>(history + kChunk * 2 * kThreads);
-  float* const u_s = delta_s + kChannels * kPitch;  // these five: [kChannels][kPitch]
+  float* const slope_s = delta_s + kChannels * kPitch;  // softplus' where delta is softplus(dt)
+  float* const u_s = slope_s + kChannels * kPitch;      // these six: [kChannels][kPitch]
   float* const gy_s = u_s + kChannels * kPitch;
   float* const gu_s = gy_s + kChannels * kPitch;
   float* const gdelta_s = gu_s + kChannels * kPitch;
@@ -85,6 +89,7 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
   const T* const B_rows = args.B + b * args.state * args.length;
   const T* const C_rows = args.C + b * args.state * args.length;
   const float* const delta_row = delta_s + layout.channel * kPitch;
+  const float* const slope_row = slope_s + layout.channel * kPitch;
   const float* const u_row = u_s + layout.channel * kPitch;
   const float* const gy_row = gy_s + layout.channel * kPitch;
   float* const gu_row = gu_s + layout.channel * kPitch;
@@ -138,6 +143,8 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
     for (int64_t c = chunks - 1; c >= 0; --c) {
       const int64_t t0 = c * kChunk;
       delta_next.put(delta_s, kPitch);
+      if (step_size.bias)
+        delta_next.put(slope_s, kPitch, [](float delta) { return step_size_derivative(delta); });
       u_next.put(u_s, kPitch);
       gy_next.put(gy_s, kPitch);
       B_next.put(B_s, kStatePitch);
@@ -145,9 +152,12 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
 #pragma unroll
       for (int j = 0; j < kSlots; ++j) h[j] = h_next[j];
       __syncthreads();
-      if (c > 0) fetch_backward(c - 1);
+      if (c > 0) {
+        fetch_backward(c - 1);  // while this one is computed
+      }
 
       // Recompute the chunk's steps from its start state.
+#pragma unroll
       for (int t = 0; t < kChunk; ++t) {
         const float dt = delta_row[t], dtu = dt * u_row[t];
         const float* const B = B_s + t * kStatePitch;
@@ -162,6 +172,7 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
       }
 
       // Walk back through it.
+#pragma unroll
       for (int t = kChunk - 1; t >= 0; --t) {
         const float dt = delta_row[t], u = u_row[t], gy = gy_row[t], dtu = dt * u;
         const float* const B = B_s + t * kStatePitch;
@@ -186,7 +197,7 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
         if (layout.group == 0) {
           const float gdelta = fmaf(kLn2, decay, input * u);
           if (step_size.bias) {
-            gdelta_row[t] = gdelta * step_size_derivative(dt);
+            gdelta_row[t] = gdelta * slope_row[t];
             gdelta_bias += gdelta_row[t];
           } else {
             gdelta_row[t] = gdelta;

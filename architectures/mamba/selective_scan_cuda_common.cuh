@@ -106,21 +106,45 @@ __device__ __forceinline__ int64_t saved_state_at(int64_t b, int64_t d, int64_t 
 using parrot::cuda::from_float;
 using parrot::cuda::to_float;
 
+// softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), on one exp2 of the special-function
+// unit: log1p(e) = 2 atanh(s) with s = e / (2 + e) <= 1/3, whose odd series to s^13 is good to
+// about 1e-8 of it. In all, within 1e-6 of softplus for |x| < 20 (most of it from rounding
+// x log2 e; exp2 adds 2^-22); past 20 the series adds under half an ulp of x, which is what
+// PyTorch returns there. libm's log1pf(expf(x)) takes several times the instructions, and
+// Mamba's forward makes one for every step of every channel.
+__device__ __forceinline__ float softplus(float x) {
+  const float e = exp2_approx(-fabsf(x) * kLog2e);
+  const float s = __fdividef(e, 2.0f + e), s2 = s * s;
+  const float c[] = {1.0f / 13, 1.0f / 11, 1.0f / 9, 1.0f / 7, 1.0f / 5, 1.0f / 3, 1.0f};
+  float series = c[0];
+#pragma unroll
+  for (int i = 1; i < 7; ++i) series = fmaf(series, s2, c[i]);
+  return fmaxf(x, 0.0f) + 2.0f * s * series;
+}
+
+// softplus'(x) = sigmoid(x) = 1 - exp(-softplus(x)): the step size's derivative from the step
+// size delta >= 0. Below 1/4, where the subtraction would cancel, the series of -expm1(-delta) to
+// delta^7 (good to about 1e-9 of it); above, at most 3 ulp of exp2's error in a result >= 0.22.
+__device__ __forceinline__ float step_size_derivative(float delta) {
+  const float c[] = {1.0f / 5040, -1.0f / 720, 1.0f / 120, -1.0f / 24, 1.0f / 6, -0.5f, 1.0f};
+  float series = c[0];
+#pragma unroll
+  for (int i = 1; i < 7; ++i) series = fmaf(series, delta, c[i]);
+  return delta < 0.25f ? delta * series : 1.0f - exp2_approx(-delta * kLog2e);
+}
+
 // What a tile load does to each value it reads from row r: nothing, or make Mamba's step size of
-// it, softplus(dt + bias[r]) as PyTorch computes it (linear past 20), where there is a bias.
+// it, softplus(dt + bias[r]), where there is a bias.
 struct AsIs {
   __device__ float operator()(int, float v) const { return v; }
+  __device__ float operator()(float v) const { return v; }  // for TileFetch::put
 };
 struct StepSize {
   const float* bias;  // the tile's rows' biases, or nullptr: dt is the step size as given
   __device__ float operator()(int r, float dt) const {
-    if (bias == nullptr) return dt;
-    const float x = dt + bias[r];
-    return x > 20.0f ? x : log1pf(expf(x));
+    return bias == nullptr ? dt : softplus(dt + bias[r]);
   }
 };
-// softplus'(x) = sigmoid(x) = 1 - exp(-softplus(x)): the step size's derivative from itself.
-__device__ __forceinline__ float step_size_derivative(float delta) { return -expm1f(-delta); }
 
 // Copies time steps [t0, t0 + kCols) of kRows consecutive rows of a [rows, length] array into
 // shared memory as float, through f: row r, step t at tile[r * pitch + t], or at
@@ -181,12 +205,16 @@ struct TileFetch {
     }
   }
 
-  __device__ __forceinline__ void put(float* tile, int pitch) const {
+  // Stores f of each fetched value where load_tile would have put it.
+  template <typename F = AsIs>
+  __device__ __forceinline__ void put(float* tile, int pitch, F f = {}) const {
+    constexpr bool kEveryThreadFull = (kRows * kCols) % kThreads == 0;
     const int t = threadIdx.x % kCols, r0 = threadIdx.x / kCols;
 #pragma unroll
     for (int k = 0; k < kPerThread; ++k) {
       const int r = r0 + k * kRowStep;
-      if (r < kRows) tile[kTransposed ? t * pitch + r : r * pitch + t] = values[k];
+      if (kEveryThreadFull || r < kRows)
+        tile[kTransposed ? t * pitch + r : r * pitch + t] = f(values[k]);
     }
   }
 };
