@@ -67,6 +67,8 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
   using Sum = WarpChannelSum<kLanes>;
   constexpr int kChannels = Blocks::kChannels, kStates = Blocks::kStates;
   constexpr int kStatePitch = kStates + 1;
+  // With one lane a channel (states up to 8) the unrolled steps spill registers.
+  constexpr int kStepsUnrolled = kLanes > 1 ? kChunk : 1;
   extern __shared__ float4 shared[];
   float4* const history = shared;  // [kChunk][2][kThreads]: a_t h_{t-1}, two float4 per thread
   float* const delta_s = reinterpret_cast<float*>(history + kChunk * 2 * kThreads);
@@ -157,7 +159,7 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
       }
 
       // Recompute the chunk's steps from its start state.
-#pragma unroll
+#pragma unroll kStepsUnrolled
       for (int t = 0; t < kChunk; ++t) {
         const float dt = delta_row[t], dtu = dt * u_row[t];
         const float* const B = B_s + t * kStatePitch;
@@ -172,7 +174,7 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
       }
 
       // Walk back through it.
-#pragma unroll
+#pragma unroll kStepsUnrolled
       for (int t = kChunk - 1; t >= 0; --t) {
         const float dt = delta_row[t], u = u_row[t], gy = gy_row[t], dtu = dt * u;
         const float* const B = B_s + t * kStatePitch;
