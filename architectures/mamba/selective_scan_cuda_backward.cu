@@ -146,7 +146,8 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
       const int64_t t0 = c * kChunk;
       delta_next.put(delta_s, kPitch);
       if (step_size.bias)
-        delta_next.put(slope_s, kPitch, [](float delta) { return step_size_derivative(delta); });
+        delta_next.put(slope_s, kPitch,
+                       [](int, float delta) { return step_size_derivative(delta); });
       u_next.put(u_s, kPitch);
       gy_next.put(gy_s, kPitch);
       B_next.put(B_s, kStatePitch);

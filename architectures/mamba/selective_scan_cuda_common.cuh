@@ -137,7 +137,6 @@ __device__ __forceinline__ float step_size_derivative(float delta) {
 // it, softplus(dt + bias[r]), where there is a bias.
 struct AsIs {
   __device__ float operator()(int, float v) const { return v; }
-  __device__ float operator()(float v) const { return v; }  // for TileFetch::put
 };
 struct StepSize {
   const float* bias;  // the tile's rows' biases, or nullptr: dt is the step size as given
@@ -215,7 +214,7 @@ struct TileFetch {
     }
   }
 
-  // Stores f of each fetched value where load_tile would have put it.
+  // Stores f(r, value) of each fetched value of row r where load_tile would have put it.
   template <typename F = AsIs>
   __device__ __forceinline__ void put(float* tile, int pitch, F f = {}) const {
     constexpr bool kEveryThreadFull = (kRows * kCols) % kThreads == 0;
@@ -224,7 +223,7 @@ struct TileFetch {
     for (int k = 0; k < kPerThread; ++k) {
       const int r = r0 + k * kRowStep;
       if (kEveryThreadFull || r < kRows)
-        tile[kTransposed ? t * pitch + r : r * pitch + t] = f(values[k]);
+        tile[kTransposed ? t * pitch + r : r * pitch + t] = f(r, values[k]);
     }
   }
 };
