@@ -106,20 +106,23 @@ void time_traffic(benchmark::State& state, double bytes, Pass pass) {
 }
 
 // Arguments: shape (index into kShapes), bf16 (0: float inputs, 1: bfloat16), dt_bias (1: the
-// kernels make the step sizes, as in Mamba; 0: they are given).
+// kernels make the step sizes, as in Mamba; 0: they are given), saves (1: as in training, inputs
+// that need gradients, so the forward also writes the states the backward starts its chunks
+// from; 0: as in evaluation). GB/s counts the least traffic either way.
 void BM_SelectiveScanCudaForward(benchmark::State& state) {
   if (!torch::cuda::is_available()) return state.SkipWithError("no CUDA device");
   const Shape& s = kShapes[state.range(0)];
   const auto dtype = state.range(1) ? torch::kBFloat16 : torch::kFloat;
-  const torch::NoGradGuard no_grad;
-  const Problem p = make_problem(s, dtype, false, state.range(2));
+  const bool saves = state.range(3) == 1;
+  const torch::AutoGradMode grad_mode(saves);
+  const Problem p = make_problem(s, dtype, saves, state.range(2));
   time_traffic(state, forward_bytes(s, torch::elementSize(dtype)),
                [&] { benchmark::DoNotOptimize(p.scan()); });
-  state.SetLabel(describe(s, dtype, state.range(2)));
+  state.SetLabel(describe(s, dtype, state.range(2)) + (saves ? ", saving states" : ""));
 }
 BENCHMARK(BM_SelectiveScanCudaForward)
-    ->ArgsProduct({{0, 1, 2}, {0, 1}, {0, 1}})
-    ->ArgNames({"shape", "bf16", "dt_bias"})
+    ->ArgsProduct({{0, 1, 2}, {0, 1}, {0, 1}, {0, 1}})
+    ->ArgNames({"shape", "bf16", "dt_bias", "saves"})
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 

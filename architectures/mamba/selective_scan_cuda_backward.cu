@@ -86,7 +86,7 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int64_t b = blockIdx.x / args.groups, group = blockIdx.x % args.groups;
   const int64_t chunks = (args.length + kChunk - 1) / kChunk;
-  const int64_t saved_stride = args.channels * args.state;  // from one chunk's states to the next
+  const int64_t saved_stride = args.channels * SavedStates<kLanes>::kStride;  // chunk to chunk
   const int64_t slice = (group * args.batch + b) * args.state * args.length;
   const T* const B_rows = args.B + b * args.state * args.length;
   const T* const C_rows = args.C + b * args.state * args.length;
@@ -123,8 +123,9 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
     TileFetch<kStates, kChunk, true> B_next, C_next;
 
     // The chunks, last to first.
+    using Saved = SavedStates<kLanes>;
     const float* const saved =
-        args.saved_states + saved_state_at(b, d, 0, args.channels, args.length, args.state);
+        args.saved_states + Saved::at(b, d, layout.group, args.channels, args.length);
     float h[kSlots], h_next[kSlots];  // this and the next chunk's start states
     const auto fetch_backward = [&](int64_t c) {
       const int64_t t0 = c * kChunk;
@@ -133,10 +134,12 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
       gy_next.fetch(args.gy + rows, args.length, channels_here, t0);
       B_next.fetch(B_rows, args.length, args.state, t0);
       C_next.fetch(C_rows, args.length, args.state, t0);
+      if (c > 0 && real) {
+        Saved::load(saved + (c - 1) * saved_stride, h_next);
+      } else {
 #pragma unroll
-      for (int j = 0; j < kSlots; ++j)
-        h_next[j] =
-            c > 0 && real && n[j] < args.state ? saved[(c - 1) * saved_stride + n[j]] : 0.0f;
+        for (int j = 0; j < kSlots; ++j) h_next[j] = 0.0f;
+      }
     };
     float g[kSlots], gA[kSlots], gD = 0.0f, gdelta_bias = 0.0f;  // g: a_{t+1} g_{t+1} at step t
 #pragma unroll

@@ -95,13 +95,52 @@ struct WarpChannelSum {
   __device__ static bool writes(int lane) { return lane / kLanes < (1 << kHalvings); }
 };
 
-// Where the saved state of batch row b, channel d, state n entering chunk 1 is in saved_states
-// (selective_scan_cuda_kernel.hpp has the layout); chunk c's is (c - 1) * channels * state
-// further on. Length at least 1.
-__device__ __forceinline__ int64_t saved_state_at(int64_t b, int64_t d, int64_t n, int64_t channels,
-                                                  int64_t length, int64_t state) {
-  return (b * ((length - 1) / kSavedEvery) * channels + d) * state + n;
-}
+// The saved states (selective_scan_cuda_kernel.hpp): a lane's kSlots states are one run of 32
+// bytes, so that a warp saves and reloads whole sectors with 16-byte accesses rather than a
+// scattered float per state. The run is in the backward's swapped_state order, which the forward
+// makes, having registers to spare where the backward has none.
+template <int kLanes>
+struct SavedStates {
+  static constexpr int64_t kStride = Layout<kLanes>::kStates;  // floats a channel
+
+  // Where this lane's run for batch row b, channel d entering chunk 1 is; chunk c's is
+  // (c - 1) * channels * kStride further on. Length at least 1.
+  __device__ static int64_t at(int64_t b, int64_t d, int group, int64_t channels, int64_t length) {
+    return (b * ((length - 1) / kSavedEvery) * channels + d) * kStride + group * kSlots;
+  }
+
+  // From the forward's order, state(j), to the backward's, swapped_state(j): run[j] = h[j ^ swap],
+  // one bit of the swap at a time. Streaming stores: the backward reads the runs only after the
+  // forward and backward of every layer above, so they need not stay in L2.
+  __device__ static void save(float* run, const float (&h)[kSlots], int swap) {
+    static_assert(kSlots == 8);
+    float v[kSlots];
+#pragma unroll
+    for (int j = 0; j < kSlots; ++j) v[j] = h[j];
+#pragma unroll
+    for (int bit = 1; bit < kSlots; bit *= 2) {
+      const bool flip = swap & bit;
+#pragma unroll
+      for (int j = 0; j < kSlots; ++j) {
+        if (j & bit) continue;
+        const float low = v[j], high = v[j | bit];
+        v[j] = flip ? high : low;
+        v[j | bit] = flip ? low : high;
+      }
+    }
+    __stcs(reinterpret_cast<float4*>(run), make_float4(v[0], v[1], v[2], v[3]));
+    __stcs(reinterpret_cast<float4*>(run) + 1, make_float4(v[4], v[5], v[6], v[7]));
+  }
+
+  // The run as the backward's slots hold it.
+  __device__ static void load(const float* run, float (&h)[kSlots]) {
+    const float4 low = __ldcs(reinterpret_cast<const float4*>(run));
+    const float4 high = __ldcs(reinterpret_cast<const float4*>(run) + 1);
+    const float v[kSlots] = {low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w};
+#pragma unroll
+    for (int j = 0; j < kSlots; ++j) h[j] = v[j];
+  }
+};
 
 using parrot::cuda::from_float;
 using parrot::cuda::to_float;

@@ -81,13 +81,11 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
   const float* const u_row = u_s + layout.channel * kPitch;
   float* const y_row = y_s + layout.channel * kPitch;
   const StepSize step_size{args.delta_bias ? args.delta_bias + first : nullptr};
-  // Where this lane saves its next states, and how many of its slots hold real states. A saved
-  // state's slot j is at saved[j * kLanes]: an offset the stores carry, not a register.
+  // Where this lane saves its next states; padding slots save their zeros.
+  using Saved = SavedStates<kLanes>;
   float* saved = args.saved_states && real
-                     ? args.saved_states + saved_state_at(b, d, layout.group, args.channels,
-                                                          args.length, args.state)
+                     ? args.saved_states + Saved::at(b, d, layout.group, args.channels, args.length)
                      : nullptr;
-  const int states_here = static_cast<int>(args.state) - layout.group;
 
   for (int64_t t0 = 0; t0 < args.length; t0 += kChunk) {
     load_tile<kChannels, kChunk>(delta_s, kPitch, args.delta + rows, args.length, channels_here, t0,
@@ -127,10 +125,8 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
       }
       // h enters step t0 + t8 + kSavedEvery, where one of the backward's chunks starts.
       if (saved && t0 + t8 + kSavedEvery < args.length) {
-#pragma unroll
-        for (int j = 0; j < kSlots; ++j)
-          if (j * kLanes < states_here) saved[j * kLanes] = h[j];
-        saved += args.channels * args.state;
+        Saved::save(saved, h, layout.swap);
+        saved += args.channels * Saved::kStride;
       }
     }
     __syncthreads();
@@ -170,7 +166,13 @@ cudaError_t launch(const Inputs& in, const Sizes& s, void* y, float* saved_state
 
 int64_t saved_state_floats(const Sizes& sizes) {
   const int64_t chunks = (sizes.length + kSavedEvery - 1) / kSavedEvery;
-  return chunks < 2 ? 0 : sizes.batch * (chunks - 1) * sizes.channels * sizes.state;
+  int64_t floats = 0;
+  with_lanes(sizes.state, [&](auto lanes) {
+    floats =
+        sizes.batch * (chunks - 1) * sizes.channels * SavedStates<decltype(lanes)::value>::kStride;
+    return cudaSuccess;
+  });
+  return chunks < 2 ? 0 : floats;
 }
 
 cudaError_t forward(const Inputs& in, const Sizes& sizes, void* y, float* saved_states,

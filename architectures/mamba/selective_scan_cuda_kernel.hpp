@@ -34,8 +34,10 @@ struct Inputs {
 };
 
 // The forward leaves the backward the state at the start of every chunk of kSavedEvery steps but
-// the first (which starts from zero): saved_states [batch, chunks - 1, channels, state] of float,
-// chunks = ceil(length / kSavedEvery), the state entering chunk c at [b, c - 1, d, n].
+// the first (which starts from zero): saved_states [batch, chunks - 1, channels, padded state] of
+// float, chunks = ceil(length / kSavedEvery), the state entering chunk c at [b, c - 1, d, ...].
+// Within a channel the states lie in the order the kernels' lanes hold them
+// (selective_scan_cuda_common.cuh), each lane's as one run, with the padding states' zeros.
 constexpr int64_t kSavedEvery = 8;
 int64_t saved_state_floats(const Sizes& sizes);
 
