@@ -26,6 +26,9 @@
 
 #include <parrot/cuda_convert.cuh>
 
+#include "mma_bf16.cuh"
+#include "slice_sum.cuh"
+
 namespace parrot::mamba::cuda_product {
 namespace {
 
@@ -69,7 +72,7 @@ struct BlockTask {
     k_end = min(k_begin + a.plan.slice_depth, a.sizes.depth);
   }
 
-  // One slice writes out; more write their partial products for add_slices_kernel. r and c in
+  // One slice writes out; more write their partial products for add_slices(). r and c in
   // the tile.
   template <typename T>
   __device__ void write(const Args<T>& a, int r, int c, float sum) const {
@@ -144,26 +147,6 @@ constexpr int kMmaLoads = kMmaStage / kMmaLoadRows;  // loads of each operand pe
 constexpr int kMmaPitch = kTile + 8;  // 16 bytes more a row: ldmatrix's eight rows, 144 bytes
                                       // apart, fall in different banks
 
-// Four 8 x 8 matrices of 16-bit values from shared memory, transposed: lane l gives the address of
-// a row of matrix l / 8, and each lane gets, from every matrix, the pair at (rows 2 (l % 4) and
-// 2 (l % 4) + 1, column l / 4) packed in one register.
-__device__ __forceinline__ void load_transposed(const __nv_bfloat16* row, unsigned (&out)[4]) {
-  const auto address = static_cast<unsigned>(__cvta_generic_to_shared(row));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(out[0]), "=r"(out[1]), "=r"(out[2]), "=r"(out[3])
-               : "r"(address));
-}
-
-// sum (16 x 8, float) += a (16 x 16) b (16 x 8), in mma's fragments.
-__device__ __forceinline__ void multiply_add(float (&sum)[4], const unsigned (&a)[4], unsigned b0,
-                                             unsigned b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-      "{%8, %9}, {%0, %1, %2, %3};\n"
-      : "+f"(sum[0]), "+f"(sum[1]), "+f"(sum[2]), "+f"(sum[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 __global__ void __launch_bounds__(kMmaThreads) slice_kernel_bf16(const Args<__nv_bfloat16> a) {
   // Both depth-major, as in global memory: [k][r] and [k][c].
   __shared__ __align__(16) __nv_bfloat16 weight_s[kMmaStage][kMmaPitch];
@@ -214,19 +197,19 @@ __global__ void __launch_bounds__(kMmaThreads) slice_kernel_bf16(const Args<__nv
       unsigned weights[2][4], xs[2][4];
 #pragma unroll
       for (int i = 0; i < 2; ++i)
-        load_transposed(
+        mma::load_transposed(
             &weight_s[k + lane % 8 + lane / 16 * 8][quarter_row + 16 * i + lane / 8 % 2 * 8],
             weights[i]);
         // x's 16 x 8 pieces, two to a load: depth k..k+7 and k+8..k+15 of columns c..c+7 (mma's b0
         // and b1), then of c+8..c+15.
 #pragma unroll
       for (int j = 0; j < 2; ++j)
-        load_transposed(&x_s[k + lane_depth][quarter_column + 16 * j + lane_offset], xs[j]);
+        mma::load_transposed(&x_s[k + lane_depth][quarter_column + 16 * j + lane_offset], xs[j]);
 #pragma unroll
       for (int i = 0; i < 2; ++i)
 #pragma unroll
         for (int j = 0; j < 4; ++j)
-          multiply_add(sum[i][j], weights[i], xs[j / 2][j % 2 * 2], xs[j / 2][j % 2 * 2 + 1]);
+          mma::multiply_add(sum[i][j], weights[i], xs[j / 2][j % 2 * 2], xs[j / 2][j % 2 * 2 + 1]);
     }
   }
 
@@ -243,18 +226,6 @@ __global__ void __launch_bounds__(kMmaThreads) slice_kernel_bf16(const Args<__nv
                    quarter_column + 8 * j + column + e % 2, sum[i][j][e]);
 }
 
-// out[i] = the sum of the slices' partials[s, i], s in order.
-template <typename T>
-__global__ void add_slices_kernel(const float* __restrict__ partials, int64_t slices,
-                                  int64_t outputs, T* __restrict__ out) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < outputs;
-       i += int64_t{gridDim.x} * blockDim.x) {
-    float sum = 0.0f;
-    for (int64_t s = 0; s < slices; ++s) sum += partials[s * outputs + i];
-    out[i] = parrot::cuda::from_float<T>(sum);
-  }
-}
-
 bool valid(const Sizes& s) { return s.batch >= 1 && s.rows >= 1 && s.depth >= 1 && s.columns >= 1; }
 
 }  // namespace
@@ -262,24 +233,12 @@ bool valid(const Sizes& s) { return s.batch >= 1 && s.rows >= 1 && s.depth >= 1 
 cudaError_t plan(const Sizes& s, Dtype dtype, Plan* out) {
   if (!valid(s)) return cudaErrorInvalidValue;
   const bool bf16 = dtype == Dtype::kBFloat16;
-  int device = 0, sms = 0, blocks_per_sm = 0;
-  if (const auto error = cudaGetDevice(&device)) return error;
-  if (const auto error = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device))
+  int64_t slots = 0;
+  if (const auto error = bf16 ? block_slots(slice_kernel_bf16, kMmaThreads, &slots)
+                              : block_slots(slice_kernel, kThreads, &slots))
     return error;
-  if (const auto error = bf16 ? cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                                    &blocks_per_sm, slice_kernel_bf16, kMmaThreads, 0)
-                              : cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                                    &blocks_per_sm, slice_kernel, kThreads, 0))
-    return error;
-  const int64_t stage = bf16 ? kMmaStage : kStage;
-  const int64_t tiles = s.batch * tiles_of(s.rows) * tiles_of(s.columns);
-  const int64_t stages = (s.depth + stage - 1) / stage;
-  // As many slices as fit the device's block slots in one wave: a second, part-filled wave
-  // would take as long as the first.
-  const int64_t slots = int64_t{blocks_per_sm} * sms;
-  const int64_t wanted = std::clamp<int64_t>(slots / tiles, 1, stages);
-  out->slice_depth = (stages + wanted - 1) / wanted * stage;
-  out->slices = (s.depth + out->slice_depth - 1) / out->slice_depth;
+  *out = split_sum(s.batch * tiles_of(s.rows) * tiles_of(s.columns), s.depth,
+                   bf16 ? kMmaStage : kStage, slots);
   return cudaSuccess;
 }
 
@@ -289,10 +248,7 @@ int64_t partial_floats(const Sizes& s, const Plan& p) {
 
 cudaError_t left_multiply(Dtype dtype, const void* weight_t, const void* x, const Sizes& sizes,
                           const Plan& plan, float* partials, void* out, cudaStream_t stream) {
-  const bool covers_depth = plan.slices >= 1 && plan.slice_depth >= 1 &&
-                            (plan.slices - 1) * plan.slice_depth < sizes.depth &&
-                            plan.slices * plan.slice_depth >= sizes.depth;
-  if (!valid(sizes) || !covers_depth || (plan.slices > 1 && partials == nullptr))
+  if (!valid(sizes) || !covers(plan, sizes.depth) || (plan.slices > 1 && partials == nullptr))
     return cudaErrorInvalidValue;
   return parrot::cuda::with_type(dtype, [&](auto type) {
     using T = typename decltype(type)::type;
@@ -312,13 +268,8 @@ cudaError_t left_multiply(Dtype dtype, const void* weight_t, const void* x, cons
       slice_kernel_bf16<<<static_cast<unsigned>(blocks), kMmaThreads, 0, stream>>>(args);
     if (plan.slices == 1) return cudaGetLastError();
     if (const auto error = cudaGetLastError()) return error;
-    constexpr int kAddThreads = 256;
-    const int64_t outputs = sizes.batch * sizes.rows * sizes.columns;
-    const int64_t add_blocks =
-        std::min<int64_t>((outputs + kAddThreads - 1) / kAddThreads, 1 << 16);
-    add_slices_kernel<T><<<static_cast<unsigned>(add_blocks), kAddThreads, 0, stream>>>(
-        partials, plan.slices, outputs, static_cast<T*>(out));
-    return cudaGetLastError();
+    return add_slices(partials, plan.slices, sizes.batch * sizes.rows * sizes.columns,
+                      static_cast<T*>(out), stream);
   });
 }
 
