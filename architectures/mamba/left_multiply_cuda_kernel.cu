@@ -1,8 +1,8 @@
 // The product behind Mamba's narrow projections, out[b] = weight x[b] for every batch row b, for
 // weights with few rows and a long depth: x_proj's forward (128 rows from 2048 channels) and
 // dt_proj's input gradient (64 rows from 2048). At the paper's batch of 8 cuBLAS's batched
-// products get 11 to 18 TFLOP/s on these in float, against 44 to 51 at 64 x 512, and 29 in
-// bfloat16 on tensor cores (bench/left_multiply_cuda_bench.cpp): their outputs are too small to
+// products get 11 to 18 TFLOP/s on these in float, against 44 to 51 at 64 x 512, and 18 to 37
+// in bfloat16 on tensor cores (bench/left_multiply_cuda_bench.cpp): their outputs are too small to
 // keep the device busy unless the sums themselves are split. Here the sum over depth is split into
 // slices that blocks take in parallel, each writing its partial product, and a second kernel adds
 // the slices in a fixed order, so that every run gives the same bits.
