@@ -9,13 +9,16 @@
 //
 // A block computes a 64 x 64 tile of out over its slice, staging steps of depth in shared memory:
 // as many rows of the weight and of x, both read along rows from global memory (the weight comes
-// transposed for that). The next stage's loads are issued before the current stage is computed.
+// transposed for that).
 // - float: 256 threads, 16 steps a stage. Each thread keeps a 4 x 4 piece of the tile in
-//   registers and reads its four weights and four x as two float4 per step of depth.
+//   registers and reads its four weights and four x as two float4 per step of depth. The next
+//   stage's loads are issued before the current stage is computed.
 // - bfloat16: 128 threads, 32 steps a stage, on tensor cores (mma.sync m16n8k16, adding in
 //   float). Each warp takes a 32 x 32 quarter of the tile: per 16 steps of depth two 16 x 16
 //   pieces of the weight and four 16 x 8 of x, read from shared memory by ldmatrix, transposed
-//   on the way since both are staged depth-major, and eight products.
+//   on the way since both are staged depth-major, and eight products. Stages arrive by cp.async,
+//   8 bytes a copy where rows allow, two in flight while a third is computed: the values never
+//   pass through registers.
 
 #include "left_multiply_cuda_kernel.hpp"
 
@@ -26,6 +29,7 @@
 
 #include <parrot/cuda_convert.cuh>
 
+#include "cp_async.cuh"
 #include "mma_bf16.cuh"
 #include "slice_sum.cuh"
 
@@ -50,6 +54,7 @@ struct Args {
   Sizes sizes;
   Plan plan;
   int64_t row_tiles, column_tiles;
+  bool aligned_runs;  // bfloat16: every run of four values of a row starts 8-byte aligned
 };
 
 int64_t tiles_of(int64_t n) { return (n + kTile - 1) / kTile; }
@@ -141,34 +146,49 @@ __global__ void __launch_bounds__(kThreads) slice_kernel(const Args<float> a) {
 
 constexpr int kMmaStage = 32;     // depth per shared stage
 constexpr int kMmaThreads = 128;  // four warps, 2 x 2 quarters of the tile
+constexpr int kMmaBuffers = 3;    // stages in shared memory: one computed while two arrive
 constexpr int kQuarter = kTile / 2;
-constexpr int kMmaLoadRows = kMmaThreads / kTile;    // depth rows a pass of loads covers
-constexpr int kMmaLoads = kMmaStage / kMmaLoadRows;  // loads of each operand per thread
+constexpr int kRun = 4;                    // bfloat16 values a copy takes: 8 bytes
+constexpr int kRunsPerRow = kTile / kRun;  // of a stage's row of depth
+constexpr int kCopies = kMmaStage * kRunsPerRow / kMmaThreads;  // of each operand per thread
 constexpr int kMmaPitch = kTile + 8;  // 16 bytes more a row: ldmatrix's eight rows, 144 bytes
                                       // apart, fall in different banks
 
+// A run of four values of a row from global memory into shared memory, of which the first
+// `valid` are in the array and the rest read as zero: one asynchronous 8-byte copy where all four
+// are and the arrays are 8-byte aligned run by run, else one value at a time.
+__device__ __forceinline__ void copy_run(__nv_bfloat16* dst, const __nv_bfloat16* src,
+                                         int64_t valid, bool aligned_runs) {
+  if (aligned_runs && valid >= kRun) {
+    async_copy::copy_8_bytes(dst, src);
+    return;
+  }
+#pragma unroll
+  for (int e = 0; e < kRun; ++e) dst[e] = e < valid ? src[e] : __float2bfloat16_rn(0.0f);
+}
+
 __global__ void __launch_bounds__(kMmaThreads) slice_kernel_bf16(const Args<__nv_bfloat16> a) {
   // Both depth-major, as in global memory: [k][r] and [k][c].
-  __shared__ __align__(16) __nv_bfloat16 weight_s[kMmaStage][kMmaPitch];
-  __shared__ __align__(16) __nv_bfloat16 x_s[kMmaStage][kMmaPitch];
+  __shared__ __align__(16) __nv_bfloat16 weight_s[kMmaBuffers][kMmaStage][kMmaPitch];
+  __shared__ __align__(16) __nv_bfloat16 x_s[kMmaBuffers][kMmaStage][kMmaPitch];
 
   const BlockTask task(a);
   const int64_t r0 = task.r0, c0 = task.c0, k_begin = task.k_begin, k_end = task.k_end;
   const int64_t rows = a.sizes.rows, columns = a.sizes.columns;
   const __nv_bfloat16* const x = a.x + task.b * a.sizes.depth * columns;
 
-  // Loads as in slice_kernel: consecutive threads take consecutive rows of the weight and columns
-  // of x.
-  const int load_column = threadIdx.x % kTile, load_row = threadIdx.x / kTile;
-  const bool row_in = r0 + load_column < rows, column_in = c0 + load_column < columns;
-  const __nv_bfloat16 zero = __float2bfloat16_rn(0.0f);
-  __nv_bfloat16 weight_next[kMmaLoads], x_next[kMmaLoads];
-  const auto fetch = [&](int64_t k0) {
+  // A stage's copies: thread i takes runs i, i + 128, ... of its 32 rows of 16 runs, of both
+  // operands.
+  const auto issue = [&](int64_t k0, int buffer) {
 #pragma unroll
-    for (int q = 0; q < kMmaLoads; ++q) {
-      const int64_t k = k0 + load_row + q * kMmaLoadRows;
-      weight_next[q] = k < k_end && row_in ? a.weight_t[k * rows + r0 + load_column] : zero;
-      x_next[q] = k < k_end && column_in ? x[k * columns + c0 + load_column] : zero;
+    for (int q = 0; q < kCopies; ++q) {
+      const int run = threadIdx.x + q * kMmaThreads;
+      const int k = run / kRunsPerRow, column = run % kRunsPerRow * kRun;
+      const bool in_depth = k0 + k < k_end;
+      copy_run(&weight_s[buffer][k][column], a.weight_t + (k0 + k) * rows + r0 + column,
+               in_depth ? rows - (r0 + column) : 0, a.aligned_runs);
+      copy_run(&x_s[buffer][k][column], x + (k0 + k) * columns + c0 + column,
+               in_depth ? columns - (c0 + column) : 0, a.aligned_runs);
     }
   };
 
@@ -179,16 +199,19 @@ __global__ void __launch_bounds__(kMmaThreads) slice_kernel_bf16(const Args<__nv
   const int quarter_row = warp / 2 * kQuarter, quarter_column = warp % 2 * kQuarter;
   const int lane_depth = lane % 16, lane_offset = lane / 16 * 8;
   float sum[2][4][4] = {};  // [16-row piece][8-column piece][mma's accumulator]
-  fetch(k_begin);
-  for (int64_t k0 = k_begin; k0 < k_end; k0 += kMmaStage) {
-    __syncthreads();  // the stage before is computed
+  const int64_t stages = (k_end - k_begin + kMmaStage - 1) / kMmaStage;
 #pragma unroll
-    for (int q = 0; q < kMmaLoads; ++q) {
-      weight_s[load_row + q * kMmaLoadRows][load_column] = weight_next[q];
-      x_s[load_row + q * kMmaLoadRows][load_column] = x_next[q];
-    }
-    __syncthreads();
-    if (k0 + kMmaStage < k_end) fetch(k0 + kMmaStage);
+  for (int s = 0; s < kMmaBuffers - 1; ++s) {
+    if (s < stages) issue(k_begin + s * kMmaStage, s);
+    async_copy::commit();  // empty groups too, so that every wait counts the same
+  }
+  for (int64_t s = 0; s < stages; ++s) {
+    async_copy::wait<kMmaBuffers - 2>();
+    __syncthreads();  // stage s is in for every thread, and every warp is done with stage s - 1
+    const int64_t next = s + kMmaBuffers - 1;
+    if (next < stages) issue(k_begin + next * kMmaStage, static_cast<int>(next % kMmaBuffers));
+    async_copy::commit();
+    const int buffer = static_cast<int>(s % kMmaBuffers);
 #pragma unroll
     for (int k = 0; k < kMmaStage; k += 16) {
       // The weight's 16 x 16 pieces: rows r..r+7 and r+8..r+15 of depth k..k+7, then of k+8..k+15,
@@ -197,14 +220,15 @@ __global__ void __launch_bounds__(kMmaThreads) slice_kernel_bf16(const Args<__nv
       unsigned weights[2][4], xs[2][4];
 #pragma unroll
       for (int i = 0; i < 2; ++i)
-        mma::load_transposed(
-            &weight_s[k + lane % 8 + lane / 16 * 8][quarter_row + 16 * i + lane / 8 % 2 * 8],
-            weights[i]);
+        mma::load_transposed(&weight_s[buffer][k + lane % 8 + lane / 16 * 8]
+                                      [quarter_row + 16 * i + lane / 8 % 2 * 8],
+                             weights[i]);
         // x's 16 x 8 pieces, two to a load: depth k..k+7 and k+8..k+15 of columns c..c+7 (mma's b0
         // and b1), then of c+8..c+15.
 #pragma unroll
       for (int j = 0; j < 2; ++j)
-        mma::load_transposed(&x_s[k + lane_depth][quarter_column + 16 * j + lane_offset], xs[j]);
+        mma::load_transposed(&x_s[buffer][k + lane_depth][quarter_column + 16 * j + lane_offset],
+                             xs[j]);
 #pragma unroll
       for (int i = 0; i < 2; ++i)
 #pragma unroll
@@ -227,6 +251,14 @@ __global__ void __launch_bounds__(kMmaThreads) slice_kernel_bf16(const Args<__nv
 }
 
 bool valid(const Sizes& s) { return s.batch >= 1 && s.rows >= 1 && s.depth >= 1 && s.columns >= 1; }
+
+// Whether the bfloat16 kernel's runs (four values from a multiple of four along a row of the
+// weight's transpose or of x) all start at 8-byte boundaries: rows of a multiple of four values
+// from aligned arrays.
+bool aligned_runs(const void* weight_t, const void* x, const Sizes& s) {
+  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 8 == 0; };
+  return s.rows % kRun == 0 && s.columns % kRun == 0 && aligned(weight_t) && aligned(x);
+}
 
 }  // namespace
 
@@ -259,7 +291,8 @@ cudaError_t left_multiply(Dtype dtype, const void* weight_t, const void* x, cons
                        sizes,
                        plan,
                        tiles_of(sizes.rows),
-                       tiles_of(sizes.columns)};
+                       tiles_of(sizes.columns),
+                       aligned_runs(weight_t, x, sizes)};
     const int64_t blocks = sizes.batch * args.row_tiles * args.column_tiles * plan.slices;
     if (blocks > INT32_MAX) return cudaErrorInvalidConfiguration;
     if constexpr (std::is_same_v<T, float>)
