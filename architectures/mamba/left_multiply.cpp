@@ -24,6 +24,15 @@ torch::Tensor product(const torch::Tensor& weight, const torch::Tensor& x) {
   return torch::bmm(weight.expand({x.size(0), -1, -1}), x);
 }
 
+// The weight's gradient: the sum over batch rows of gout[b] x[b]^T.
+torch::Tensor weight_gradient(const torch::Tensor& gout, const torch::Tensor& x) {
+#ifdef PARROT_LEFT_MULTIPLY_CUDA
+  if (left_multiply_weight_gradient_cuda_applies(gout, x))
+    return left_multiply_weight_gradient_cuda(gout, x);
+#endif
+  return torch::bmm(gout, x.transpose(1, 2)).sum(0);
+}
+
 struct LeftMultiplyFunction : torch::autograd::Function<LeftMultiplyFunction> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& weight,
                                const torch::Tensor& x) {
@@ -40,7 +49,7 @@ struct LeftMultiplyFunction : torch::autograd::Function<LeftMultiplyFunction> {
     torch::Tensor gweight, gx;
     if (ctx->needs_input_grad(0)) {
       const auto type = static_cast<torch::ScalarType>(ctx->saved_data["weight_type"].toInt());
-      gweight = torch::bmm(gout, x.transpose(1, 2)).sum(0).to(type);
+      gweight = weight_gradient(gout, x).to(type);
     }
     if (ctx->needs_input_grad(1)) gx = product(weight.t(), gout);
     return {gweight, gx};

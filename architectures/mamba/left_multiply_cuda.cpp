@@ -1,13 +1,15 @@
-// The CUDA product of left_multiply_cuda_kernel.cu as a LibTorch function: checks the inputs and
-// hands the kernels pointers on the current CUDA stream, with a workspace for the partial
-// products.
+// The CUDA products of left_multiply_cuda_kernel.cu and weight_gradient_cuda_kernel.cu as
+// LibTorch functions: check the inputs and hand the kernels pointers on the current CUDA stream,
+// with a workspace for the partial products.
 
 #include "left_multiply_cuda.hpp"
 #include "left_multiply_cuda_kernel.hpp"
+#include "weight_gradient_cuda_kernel.hpp"
 
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <torch/torch.h>
+#include <parrot/cuda_dtype_of.hpp>
 
 namespace parrot::mamba {
 namespace {
@@ -33,9 +35,10 @@ torch::Tensor left_multiply_cuda(const torch::Tensor& weight, const torch::Tenso
   TORCH_CHECK(x.is_cuda(), "left_multiply_cuda: CUDA tensors only, x is on ", x.device());
   TORCH_CHECK(weight.device() == x.device(), "left_multiply_cuda: the weight must be on x's ",
               x.device(), ", got ", weight.device());
-  TORCH_CHECK(x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat,
-              "left_multiply_cuda: the weight and x must be float, got ", weight.scalar_type(),
-              " and ", x.scalar_type());
+  TORCH_CHECK((x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) &&
+                  weight.scalar_type() == x.scalar_type(),
+              "left_multiply_cuda: the weight and x must be both float or both bfloat16, got ",
+              weight.scalar_type(), " and ", x.scalar_type());
   const cuda_product::Sizes sizes = sizes_of(weight, x);
   auto out = torch::empty({sizes.batch, sizes.rows, sizes.columns}, x.options());
   if (out.numel() == 0) return out;
@@ -46,23 +49,75 @@ torch::Tensor left_multiply_cuda(const torch::Tensor& weight, const torch::Tenso
   // gradient (the weight's transpose) copies nothing.
   const auto weight_t = weight.t().contiguous();
   const auto x_rows = x.contiguous();
+  const auto dtype = parrot::cuda::dtype_of(x);
   cuda_product::Plan plan{};
-  check(cuda_product::plan(sizes, &plan));
-  const auto partials = torch::empty({cuda_product::partial_floats(sizes, plan)}, x.options());
-  check(cuda_product::left_multiply(weight_t.data_ptr<float>(), x_rows.data_ptr<float>(), sizes,
-                                    plan, partials.data_ptr<float>(), out.data_ptr<float>(),
+  check(cuda_product::plan(sizes, dtype, &plan));
+  const auto partials =
+      torch::empty({cuda_product::partial_floats(sizes, plan)}, x.options().dtype(torch::kFloat));
+  check(cuda_product::left_multiply(dtype, weight_t.data_ptr(), x_rows.data_ptr(), sizes, plan,
+                                    partials.data_ptr<float>(), out.data_ptr(),
                                     c10::cuda::getCurrentCUDAStream()));
   return out;
 }
 
 bool left_multiply_cuda_applies(const torch::Tensor& weight, const torch::Tensor& x) {
-  if (!x.is_cuda() || x.scalar_type() != torch::kFloat || weight.scalar_type() != torch::kFloat ||
-      weight.dim() != 2 || x.dim() != 3 || 4 * weight.size(0) > weight.size(1) || x.numel() == 0 ||
-      weight.numel() == 0)
+  const bool type = (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) &&
+                    weight.scalar_type() == x.scalar_type();
+  if (!x.is_cuda() || !type || weight.dim() != 2 || x.dim() != 3 ||
+      4 * weight.size(0) > weight.size(1) || x.numel() == 0 || weight.numel() == 0)
     return false;
   const c10::cuda::CUDAGuard device(x.device());
   cuda_product::Plan plan{};
-  check(cuda_product::plan(sizes_of(weight, x), &plan));
+  check(cuda_product::plan(sizes_of(weight, x), parrot::cuda::dtype_of(x), &plan));
+  return plan.slices > 1;
+}
+
+namespace {
+
+cuda_product::Sizes gradient_sizes_of(const torch::Tensor& gout, const torch::Tensor& x) {
+  return {gout.size(0), gout.size(1), x.size(1), gout.size(2)};
+}
+
+}  // namespace
+
+torch::Tensor left_multiply_weight_gradient_cuda(const torch::Tensor& gout,
+                                                 const torch::Tensor& x) {
+  TORCH_CHECK(
+      gout.dim() == 3 && x.dim() == 3 && gout.size(0) == x.size(0) && gout.size(2) == x.size(2),
+      "left_multiply_weight_gradient_cuda: gout must be [batch, rows, columns] and x "
+      "[batch, depth, columns] of the same batch and columns, got ",
+      gout.sizes(), " and ", x.sizes());
+  TORCH_CHECK(x.is_cuda() && gout.device() == x.device(),
+              "left_multiply_weight_gradient_cuda: CUDA tensors on one device only, got ",
+              gout.device(), " and ", x.device());
+  TORCH_CHECK(gout.scalar_type() == torch::kBFloat16 && x.scalar_type() == torch::kBFloat16,
+              "left_multiply_weight_gradient_cuda: bfloat16 only, got ", gout.scalar_type(),
+              " and ", x.scalar_type());
+  const cuda_product::Sizes sizes = gradient_sizes_of(gout, x);
+  auto gradient = torch::empty({sizes.rows, sizes.depth}, x.options().dtype(torch::kFloat));
+  if (gradient.numel() == 0) return gradient;
+  if (sizes.batch == 0 || sizes.columns == 0) return gradient.zero_();
+
+  const c10::cuda::CUDAGuard device(x.device());
+  const auto g_rows = gout.contiguous(), x_rows = x.contiguous();
+  cuda_product::Plan plan{};
+  check(cuda_product::plan_weight_gradient(sizes, &plan));
+  const auto partials =
+      torch::empty({cuda_product::weight_gradient_partial_floats(sizes, plan)}, gradient.options());
+  check(cuda_product::weight_gradient(g_rows.data_ptr(), x_rows.data_ptr(), sizes, plan,
+                                      partials.data_ptr<float>(), gradient.data_ptr<float>(),
+                                      c10::cuda::getCurrentCUDAStream()));
+  return gradient;
+}
+
+bool left_multiply_weight_gradient_cuda_applies(const torch::Tensor& gout, const torch::Tensor& x) {
+  if (!x.is_cuda() || gout.scalar_type() != torch::kBFloat16 ||
+      x.scalar_type() != torch::kBFloat16 || gout.dim() != 3 || x.dim() != 3 || gout.numel() == 0 ||
+      x.numel() == 0)
+    return false;
+  const c10::cuda::CUDAGuard device(x.device());
+  cuda_product::Plan plan{};
+  check(cuda_product::plan_weight_gradient(gradient_sizes_of(gout, x), &plan));
   return plan.slices > 1;
 }
 

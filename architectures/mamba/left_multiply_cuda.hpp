@@ -8,16 +8,26 @@
 namespace parrot::mamba {
 
 // weight [rows, depth] times x [batch, depth, columns], per batch row: [batch, rows, columns],
-// contiguous, in float (both inputs float, in any layout). Not differentiable: left_multiply()
-// is. Empty sizes are fine.
+// contiguous, in the inputs' type (both float or both bfloat16, in any layout; sums in float).
+// Not differentiable: left_multiply() is. Empty sizes are fine.
 torch::Tensor left_multiply_cuda(const torch::Tensor& weight, const torch::Tensor& x);
 
 // Whether left_multiply_cuda takes x's device and the two types, and is the faster way for their
-// shapes (bench/left_multiply_cuda_bench.cpp): float, and a weight with at most a quarter as many
-// rows as its depth whose product has too few tiles to fill the device, so that the kernel
-// splits its sums. There cuBLAS's batched SGEMM runs each tile's long sum in one block; with
-// tiles enough, or in bfloat16 on tensor cores, cuBLAS is faster. Shapes and the weight's device
-// are checked when it runs.
+// shapes (bench/left_multiply_cuda_bench.cpp): a weight with at most a quarter as many rows as its
+// depth whose product has too few tiles to fill the device, so that the kernel splits its sums.
+// There cuBLAS's batched products run each tile's long sum in one block; with tiles enough
+// cuBLAS is faster. Shapes and the weight's device are checked when it runs.
 bool left_multiply_cuda_applies(const torch::Tensor& weight, const torch::Tensor& x);
+
+// The gradient of left_multiply()'s weight [rows, depth] from its output's gradient gout [batch,
+// rows, columns] and its input x [batch, depth, columns]: the sum over batch rows of gout[b]
+// x[b]^T, in float, from bfloat16 inputs in any layout. Empty sizes are fine.
+torch::Tensor left_multiply_weight_gradient_cuda(const torch::Tensor& gout, const torch::Tensor& x);
+
+// Whether left_multiply_weight_gradient_cuda takes these (CUDA, both bfloat16) and splits its sum,
+// which it does where the gradient's 64 x 64 tiles are too few to fill the device: x_proj's and
+// dt_proj's at the paper's 8 x 220. There cuBLAS's batched product and a sum over batch rows
+// took about 43 us a layer.
+bool left_multiply_weight_gradient_cuda_applies(const torch::Tensor& gout, const torch::Tensor& x);
 
 }  // namespace parrot::mamba

@@ -1,14 +1,17 @@
-// Launchers of the CUDA product behind Mamba's narrow projections in float
+// Launchers of the CUDA product behind Mamba's narrow projections, in float and bfloat16
 // (left_multiply_cuda_kernel.cu). Raw device pointers, sizes and a stream: nothing from LibTorch,
 // so that nvcc builds them whether or not LibTorch has CUDA. left_multiply_cuda.cpp hands them
 // tensors.
 #pragma once
 
 #include <cuda_runtime_api.h>
+#include <parrot/cuda_dtype.hpp>
 
 #include <cstdint>
 
 namespace parrot::mamba::cuda_product {
+
+using Dtype = parrot::cuda::Dtype;
 
 // out [batch, rows, columns] = weight [rows, depth] times x [batch, depth, columns], per batch row.
 struct Sizes {
@@ -22,16 +25,18 @@ struct Plan {
   int64_t slices, slice_depth;
 };
 
-// As many slices as the current device runs in one wave of blocks, at least one. Sizes at least 1.
-cudaError_t plan(const Sizes& sizes, Plan* out);
+// As many slices as the current device runs in one wave of `dtype`'s blocks, at least one. Sizes
+// at least 1.
+cudaError_t plan(const Sizes& sizes, Dtype dtype, Plan* out);
 
 // The floats of workspace a plan needs for its partial products (0 for one slice).
 int64_t partial_floats(const Sizes& sizes, const Plan& plan);
 
 // out[b, r, c] = sum over k of weight_t[k, r] x[b, k, c]: the weight comes transposed, [depth,
-// rows], and everything is contiguous. `partials` holds partial_floats(sizes, plan) floats.
-// Sizes at least 1.
-cudaError_t left_multiply(const float* weight_t, const float* x, const Sizes& sizes,
-                          const Plan& plan, float* partials, float* out, cudaStream_t stream);
+// rows], and everything is contiguous. weight_t, x and out are of `dtype`: float takes fused
+// multiply-adds, bfloat16 tensor cores; both add in float. `partials` holds
+// partial_floats(sizes, plan) floats, and `plan` is one for `dtype`. Sizes at least 1.
+cudaError_t left_multiply(Dtype dtype, const void* weight_t, const void* x, const Sizes& sizes,
+                          const Plan& plan, float* partials, void* out, cudaStream_t stream);
 
 }  // namespace parrot::mamba::cuda_product
