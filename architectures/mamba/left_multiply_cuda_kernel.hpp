@@ -34,8 +34,10 @@ int64_t partial_floats(const Sizes& sizes, const Plan& plan);
 
 // out[b, r, c] = sum over k of weight_t[k, r] x[b, k, c]: the weight comes transposed, [depth,
 // rows], and everything is contiguous. weight_t, x and out are of `dtype`: float takes fused
-// multiply-adds, bfloat16 tensor cores; both add in float. `partials` holds
-// partial_floats(sizes, plan) floats, and `plan` is one for `dtype`. Sizes at least 1.
+// multiply-adds, bfloat16 tensor cores; both add in float. bfloat16 copies its stages 8 bytes at
+// a time where rows and columns are multiples of four and the arrays 8-byte aligned, one value at
+// a time otherwise. `partials` holds partial_floats(sizes, plan) floats, and `plan` is one for
+// `dtype`. Sizes at least 1.
 cudaError_t left_multiply(Dtype dtype, const void* weight_t, const void* x, const Sizes& sizes,
                           const Plan& plan, float* partials, void* out, cudaStream_t stream);
 
