@@ -198,7 +198,7 @@ __global__ void __launch_bounds__(kMmaThreads) slice_kernel_bf16(const Args<__nv
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int quarter_row = warp / 2 * kQuarter, quarter_column = warp % 2 * kQuarter;
   const int lane_depth = lane % 16, lane_offset = lane / 16 * 8;
-  float sum[2][4][4] = {};  // [16-row piece][8-column piece][mma's accumulator]
+  mma::Quarter quarter;
   const int64_t stages = (k_end - k_begin + kMmaStage - 1) / kMmaStage;
 #pragma unroll
   for (int s = 0; s < kMmaBuffers - 1; ++s) {
@@ -229,25 +229,13 @@ __global__ void __launch_bounds__(kMmaThreads) slice_kernel_bf16(const Args<__nv
       for (int j = 0; j < 2; ++j)
         mma::load_transposed(&x_s[buffer][k + lane_depth][quarter_column + 16 * j + lane_offset],
                              xs[j]);
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j)
-          mma::multiply_add(sum[i][j], weights[i], xs[j / 2][j % 2 * 2], xs[j / 2][j % 2 * 2 + 1]);
+      quarter.multiply_add(weights, xs);
     }
   }
 
-  // mma's accumulator: sum[0], sum[1] at row lane / 4, columns 2 (lane % 4) and + 1; sum[2],
-  // sum[3] eight rows further.
-  const int row = lane / 4, column = lane % 4 * 2;
-#pragma unroll
-  for (int i = 0; i < 2; ++i)
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e)
-        task.write(a, quarter_row + 16 * i + row + e / 2 * 8,
-                   quarter_column + 8 * j + column + e % 2, sum[i][j][e]);
+  quarter.for_each(lane, [&](int r, int c, float sum) {
+    task.write(a, quarter_row + r, quarter_column + c, sum);
+  });
 }
 
 bool valid(const Sizes& s) { return s.batch >= 1 && s.rows >= 1 && s.depth >= 1 && s.columns >= 1; }

@@ -40,4 +40,33 @@ __device__ __forceinline__ void multiply_add(float (&sum)[4], const unsigned (&a
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// A warp's 32 x 32 quarter of a tile, as 2 x 4 sums of 16 x 8: [16-row piece][8-column piece].
+struct Quarter {
+  float sum[2][4][4] = {};
+
+  // One 16-deep step: a[i] holds rows 16 i..16 i + 15, b[j] columns 16 j..16 j + 7 (b[j][0],
+  // b[j][1]) and then 16 j + 8..16 j + 15 (b[j][2], b[j][3]).
+  __device__ __forceinline__ void multiply_add(const unsigned (&a)[2][4],
+                                               const unsigned (&b)[2][4]) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+        mma::multiply_add(sum[i][j], a[i], b[j / 2][j % 2 * 2], b[j / 2][j % 2 * 2 + 1]);
+  }
+
+  // f(row, column, value) for each of lane's 32 sums, row and column within the quarter.
+  template <typename F>
+  __device__ __forceinline__ void for_each(int lane, F f) const {
+    const int row = lane / 4, column = lane % 4 * 2;
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          f(16 * i + row + e / 2 * 8, 8 * j + column + e % 2, sum[i][j][e]);
+  }
+};
+
 }  // namespace parrot::mamba::mma

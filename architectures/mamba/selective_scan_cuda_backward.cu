@@ -86,7 +86,8 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int64_t b = blockIdx.x / args.groups, group = blockIdx.x % args.groups;
   const int64_t chunks = (args.length + kChunk - 1) / kChunk;
-  const int64_t saved_stride = args.channels * SavedStates<kLanes>::kStride;  // chunk to chunk
+  using Saved = SavedStates<kLanes>;
+  const int64_t saved_stride = args.channels * Saved::kStride;  // chunk to chunk
   const int64_t slice = (group * args.batch + b) * args.state * args.length;
   const T* const B_rows = args.B + b * args.state * args.length;
   const T* const C_rows = args.C + b * args.state * args.length;
@@ -123,7 +124,6 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
     TileFetch<kStates, kChunk, true> B_next, C_next;
 
     // The chunks, last to first.
-    using Saved = SavedStates<kLanes>;
     const float* const saved =
         args.saved_states + Saved::at(b, d, layout.group, args.channels, args.length);
     float h[kSlots], h_next[kSlots];  // this and the next chunk's start states

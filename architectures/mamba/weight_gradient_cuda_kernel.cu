@@ -80,7 +80,7 @@ __global__ void __launch_bounds__(kThreads) slice_kernel(const Args a) {
   const int quarter_row = warp / 2 * kQuarter, quarter_column = warp % 2 * kQuarter;
   const int g_row = lane % 8 + lane / 8 % 2 * 8, g_step = lane / 16 * 8;
   const int x_row = lane % 8 + lane / 16 * 8, x_step = lane / 8 % 2 * 8;
-  float sum[2][4][4] = {};  // [16-row piece][8-column piece][mma's accumulator]
+  mma::Quarter quarter;
   fetch(p_begin);
   for (int64_t p0 = p_begin; p0 < p_end; p0 += kStage) {
     __syncthreads();  // the stage before is computed
@@ -99,27 +99,16 @@ __global__ void __launch_bounds__(kThreads) slice_kernel(const Args a) {
 #pragma unroll
       for (int j = 0; j < 2; ++j)
         mma::load(&x_s[quarter_column + 16 * j + x_row][s + x_step], xs[j]);
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j)
-          mma::multiply_add(sum[i][j], gs[i], xs[j / 2][j % 2 * 2], xs[j / 2][j % 2 * 2 + 1]);
+      quarter.multiply_add(gs, xs);
     }
   }
 
   // One slice writes the gradient; more write their partial sums for add_slices().
   float* const out = a.partials ? a.partials + slice * rows * depth : a.gradient;
-  const int row = lane / 4, column = lane % 4 * 2;
-#pragma unroll
-  for (int i = 0; i < 2; ++i)
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int64_t r = r0 + quarter_row + 16 * i + row + e / 2 * 8;
-        const int64_t k = k0 + quarter_column + 8 * j + column + e % 2;
-        if (r < rows && k < depth) out[r * depth + k] = sum[i][j][e];
-      }
+  quarter.for_each(lane, [&](int row, int column, float sum) {
+    const int64_t r = r0 + quarter_row + row, k = k0 + quarter_column + column;
+    if (r < rows && k < depth) out[r * depth + k] = sum;
+  });
 }
 
 bool valid(const Sizes& s) { return s.batch >= 1 && s.rows >= 1 && s.depth >= 1 && s.columns >= 1; }
