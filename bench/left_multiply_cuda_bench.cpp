@@ -3,8 +3,7 @@
 // paper's Mamba (d_model 1024, 2048 channels, dt_rank 64, state 32): x_proj's forward, 128 rows
 // from 2048 channels, and dt_proj's input gradient, 64 rows from 2048; at the paper's 8 x 220
 // tokens, where the kernel runs, and at 64 x 512, where cuBLAS does; in float and in bfloat16.
-// And the two weights' gradients in bfloat16. TFLOP/s counts 2 rows x depth x columns per batch
-// row.
+// TFLOP/s counts 2 rows x depth x columns per batch row.
 
 #include "left_multiply_cuda.hpp"
 
@@ -47,33 +46,6 @@ void BM_LeftMultiplyCuda(benchmark::State& state) {
 BENCHMARK(BM_LeftMultiplyCuda)
     ->ArgsProduct({{0, 1}, {0, 1}, {0, 1}, {0, 1}})
     ->ArgNames({"dt_grad", "shape", "ours", "bf16"})
-    ->UseManualTime()
-    ->Unit(benchmark::kMicrosecond);
-
-// The weights' gradients in bfloat16, the sum over batch rows of gout[b] x[b]^T. Arguments:
-// product (0: x_proj's, 128 x 2048; 1: dt_proj's, 2048 x 64), shape (index into kShapes), ours (0:
-// cuBLAS's batched product, then a sum over batch rows, as left_multiply() takes it without the
-// kernel; 1: the kernel).
-void BM_WeightGradientCuda(benchmark::State& state) {
-  if (!torch::cuda::is_available()) return state.SkipWithError("no CUDA device");
-  const bool dt_proj = state.range(0) == 1;
-  const Shape& s = kShapes[state.range(1)];
-  const bool ours = state.range(2) == 1;
-  const int64_t rows = dt_proj ? kChannels : kRows[0], depth = dt_proj ? kRows[1] : kChannels;
-  const auto options = torch::TensorOptions(torch::kCUDA).dtype(torch::kBFloat16);
-  torch::manual_seed(0);
-  const auto gout = torch::randn({s.batch, rows, s.length}, options);
-  const auto x = torch::randn({s.batch, depth, s.length}, options);
-  const torch::NoGradGuard no_grad;
-  const double seconds = bench::time_on_gpu(state, [&] {
-    benchmark::DoNotOptimize(ours ? left_multiply_weight_gradient_cuda(gout, x)
-                                  : torch::bmm(gout, x.transpose(1, 2)).sum(0));
-  });
-  state.counters["TFLOP/s"] = 2.0 * s.batch * rows * depth * s.length / seconds / 1e12;
-}
-BENCHMARK(BM_WeightGradientCuda)
-    ->ArgsProduct({{0, 1}, {0, 1}, {0, 1}})
-    ->ArgNames({"dt_proj", "shape", "ours"})
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 

@@ -1,8 +1,7 @@
 // Tests of the CUDA products behind Mamba's narrow projections on the device: the product against
 // the CPU in double, for float and bfloat16, at the paper's shapes (sums split over blocks) and at
 // ones a single slice takes, odd and empty sizes and other layouts; the same bits on every run;
-// the weight's gradient in bfloat16 likewise; left_multiply()'s gradients on CUDA against the
-// CPU; errors and dispatch. In a build without
+// left_multiply()'s gradients on CUDA against the CPU; errors and dispatch. In a build without
 // the kernel, or on a machine without a GPU, every test skips and says why.
 
 #include <gtest/gtest.h>
@@ -19,7 +18,6 @@
 #include "kernel_checks.hpp"
 #include "left_multiply_cuda.hpp"
 #include "left_multiply_cuda_kernel.hpp"
-#include "weight_gradient_cuda_kernel.hpp"
 
 namespace parrot::mamba {
 namespace {
@@ -145,65 +143,6 @@ TEST_F(LeftMultiplyCudaTest, GradientsMatchCpu) {
         EXPECT_LT(relative_error(actual[i], expected[i]), type == torch::kBFloat16 ? 1e-2 : 1e-5)
             << names[i] << " in " << type << " at rows " << s.rows << ", depth " << s.depth;
     }
-}
-
-// The weight's gradient from bfloat16 against the CPU in double: x_proj's and dt_proj's at the
-// paper's 8 x 220 and at 64 x 512, a tile (64) and a stage of the sum (32) exceeded by one, odd
-// sizes, single rows and columns. The sums run over up to 32768 products in float.
-TEST_F(LeftMultiplyCudaTest, WeightGradientMatchesCpu) {
-  bool split = false, whole = false;
-  for (const Shape& s : std::vector<Shape>{{8, 128, 2048, 220},
-                                           {8, 2048, 64, 220},
-                                           {64, 128, 2048, 512},
-                                           {3, 65, 70, 11},
-                                           {2, 5, 130, 1000},
-                                           {1, 1, 1, 1}}) {
-    torch::manual_seed(s.rows + s.depth + s.columns);
-    const auto rounded = [](const torch::Tensor& t) {
-      return t.to(torch::kBFloat16).to(torch::kDouble);
-    };
-    const auto gout = rounded(torch::randn({s.batch, s.rows, s.columns}, torch::kDouble));
-    const auto x = rounded(torch::randn({s.batch, s.depth, s.columns}, torch::kDouble));
-    const auto g_gpu = on_gpu(gout, torch::kBFloat16), x_gpu = on_gpu(x, torch::kBFloat16);
-    cuda_product::Plan plan{};
-    ASSERT_EQ(cuda_product::plan_weight_gradient({s.batch, s.rows, s.depth, s.columns}, &plan),
-              cudaSuccess);
-    (plan.slices > 1 ? split : whole) = true;
-    const auto actual = left_multiply_weight_gradient_cuda(g_gpu, x_gpu);
-    ASSERT_EQ(actual.sizes(), torch::IntArrayRef({s.rows, s.depth}));
-    EXPECT_EQ(actual.scalar_type(), torch::kFloat);
-    EXPECT_LT(relative_error(actual, torch::einsum("brc,bkc->rk", {gout, x})), 1e-4)
-        << "batch " << s.batch << ", rows " << s.rows << ", depth " << s.depth << ", columns "
-        << s.columns << ", " << plan.slices << " slices of " << plan.slice_depth;
-    EXPECT_TRUE(torch::equal(left_multiply_weight_gradient_cuda(g_gpu, x_gpu), actual))
-        << "not the same bits on a second run";
-  }
-  EXPECT_TRUE(split) << "no shape split its sum";
-  EXPECT_TRUE(whole) << "every shape split its sum";
-  // Strided inputs, as a split of x_proj's output gives them.
-  const auto x = torch::randn({3, 40, 50}, torch::kCUDA).to(torch::kBFloat16);
-  const auto wide = torch::cat({x, x}, 1).narrow(1, 40, 40);
-  const auto gout = torch::randn({3, 7, 50}, torch::kCUDA).to(torch::kBFloat16);
-  ASSERT_FALSE(wide.is_contiguous());
-  EXPECT_TRUE(torch::equal(left_multiply_weight_gradient_cuda(gout, wide),
-                           left_multiply_weight_gradient_cuda(gout, x)));
-}
-
-TEST_F(LeftMultiplyCudaTest, WeightGradientRejectsBadInputsAndAppliesToFewTilesInBFloat16) {
-  const auto gout = torch::randn({8, 128, 220}, torch::kCUDA).to(torch::kBFloat16);
-  const auto x = torch::randn({8, 2048, 220}, torch::kCUDA).to(torch::kBFloat16);
-  EXPECT_THROW(left_multiply_weight_gradient_cuda(gout.to(torch::kFloat), x), c10::Error);
-  EXPECT_THROW(left_multiply_weight_gradient_cuda(gout, x.narrow(2, 0, 219)), c10::Error);
-  EXPECT_THROW(left_multiply_weight_gradient_cuda(gout.cpu(), x.cpu()), c10::Error);
-  EXPECT_EQ(left_multiply_weight_gradient_cuda(gout.narrow(2, 0, 0), x.narrow(2, 0, 0))
-                .abs()
-                .max()
-                .item<float>(),
-            0.0f);
-  EXPECT_TRUE(left_multiply_weight_gradient_cuda_applies(gout, x));
-  EXPECT_FALSE(
-      left_multiply_weight_gradient_cuda_applies(gout.to(torch::kFloat), x.to(torch::kFloat)));
-  EXPECT_FALSE(left_multiply_weight_gradient_cuda_applies(gout.cpu(), x.cpu()));
 }
 
 TEST_F(LeftMultiplyCudaTest, EmptySizesGiveEmptyOrZeroProducts) {

@@ -26,10 +26,6 @@ torch::Tensor product(const torch::Tensor& weight, const torch::Tensor& x) {
 
 // The weight's gradient: the sum over batch rows of gout[b] x[b]^T.
 torch::Tensor weight_gradient(const torch::Tensor& gout, const torch::Tensor& x) {
-#ifdef PARROT_LEFT_MULTIPLY_CUDA
-  if (left_multiply_weight_gradient_cuda_applies(gout, x))
-    return left_multiply_weight_gradient_cuda(gout, x);
-#endif
   return torch::bmm(gout, x.transpose(1, 2)).sum(0);
 }
 

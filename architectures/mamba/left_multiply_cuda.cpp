@@ -1,10 +1,8 @@
-// The CUDA products of left_multiply_cuda_kernel.cu and weight_gradient_cuda_kernel.cu as
-// LibTorch functions: check the inputs and hand the kernels pointers on the current CUDA stream,
-// with a workspace for the partial products.
+// The CUDA product of left_multiply_cuda_kernel.cu as a LibTorch function: check the inputs and
+// hand the kernel pointers on the current CUDA stream, with a workspace for the partial products.
 
 #include "left_multiply_cuda.hpp"
 #include "left_multiply_cuda_kernel.hpp"
-#include "weight_gradient_cuda_kernel.hpp"
 
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -69,55 +67,6 @@ bool left_multiply_cuda_applies(const torch::Tensor& weight, const torch::Tensor
   const c10::cuda::CUDAGuard device(x.device());
   cuda_product::Plan plan{};
   check(cuda_product::plan(sizes_of(weight, x), parrot::cuda::dtype_of(x), &plan));
-  return plan.slices > 1;
-}
-
-namespace {
-
-cuda_product::Sizes gradient_sizes_of(const torch::Tensor& gout, const torch::Tensor& x) {
-  return {gout.size(0), gout.size(1), x.size(1), gout.size(2)};
-}
-
-}  // namespace
-
-torch::Tensor left_multiply_weight_gradient_cuda(const torch::Tensor& gout,
-                                                 const torch::Tensor& x) {
-  TORCH_CHECK(
-      gout.dim() == 3 && x.dim() == 3 && gout.size(0) == x.size(0) && gout.size(2) == x.size(2),
-      "left_multiply_weight_gradient_cuda: gout must be [batch, rows, columns] and x "
-      "[batch, depth, columns] of the same batch and columns, got ",
-      gout.sizes(), " and ", x.sizes());
-  TORCH_CHECK(x.is_cuda() && gout.device() == x.device(),
-              "left_multiply_weight_gradient_cuda: CUDA tensors on one device only, got ",
-              gout.device(), " and ", x.device());
-  TORCH_CHECK(gout.scalar_type() == torch::kBFloat16 && x.scalar_type() == torch::kBFloat16,
-              "left_multiply_weight_gradient_cuda: bfloat16 only, got ", gout.scalar_type(),
-              " and ", x.scalar_type());
-  const cuda_product::Sizes sizes = gradient_sizes_of(gout, x);
-  auto gradient = torch::empty({sizes.rows, sizes.depth}, x.options().dtype(torch::kFloat));
-  if (gradient.numel() == 0) return gradient;
-  if (sizes.batch == 0 || sizes.columns == 0) return gradient.zero_();
-
-  const c10::cuda::CUDAGuard device(x.device());
-  const auto g_rows = gout.contiguous(), x_rows = x.contiguous();
-  cuda_product::Plan plan{};
-  check(cuda_product::plan_weight_gradient(sizes, &plan));
-  const auto partials =
-      torch::empty({cuda_product::weight_gradient_partial_floats(sizes, plan)}, gradient.options());
-  check(cuda_product::weight_gradient(g_rows.data_ptr(), x_rows.data_ptr(), sizes, plan,
-                                      partials.data_ptr<float>(), gradient.data_ptr<float>(),
-                                      c10::cuda::getCurrentCUDAStream()));
-  return gradient;
-}
-
-bool left_multiply_weight_gradient_cuda_applies(const torch::Tensor& gout, const torch::Tensor& x) {
-  if (!x.is_cuda() || gout.scalar_type() != torch::kBFloat16 ||
-      x.scalar_type() != torch::kBFloat16 || gout.dim() != 3 || x.dim() != 3 || gout.numel() == 0 ||
-      x.numel() == 0)
-    return false;
-  const c10::cuda::CUDAGuard device(x.device());
-  cuda_product::Plan plan{};
-  check(cuda_product::plan_weight_gradient(gradient_sizes_of(gout, x), &plan));
   return plan.slices > 1;
 }
 

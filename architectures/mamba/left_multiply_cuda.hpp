@@ -19,15 +19,4 @@ torch::Tensor left_multiply_cuda(const torch::Tensor& weight, const torch::Tenso
 // cuBLAS is faster. Shapes and the weight's device are checked when it runs.
 bool left_multiply_cuda_applies(const torch::Tensor& weight, const torch::Tensor& x);
 
-// The gradient of left_multiply()'s weight [rows, depth] from its output's gradient gout [batch,
-// rows, columns] and its input x [batch, depth, columns]: the sum over batch rows of gout[b]
-// x[b]^T, in float, from bfloat16 inputs in any layout. Empty sizes are fine.
-torch::Tensor left_multiply_weight_gradient_cuda(const torch::Tensor& gout, const torch::Tensor& x);
-
-// Whether left_multiply_weight_gradient_cuda takes these (CUDA, both bfloat16) and splits its sum,
-// which it does where the gradient's 64 x 64 tiles are too few to fill the device: x_proj's and
-// dt_proj's at the paper's 8 x 220. There cuBLAS's batched product and a sum over batch rows
-// took about 43 us a layer.
-bool left_multiply_weight_gradient_cuda_applies(const torch::Tensor& gout, const torch::Tensor& x);
-
 }  // namespace parrot::mamba
