@@ -67,19 +67,22 @@ class CausalConvCudaTest : public ::testing::Test {
 
   // The kernel with x in `type` against the CPU in double on the same (rounded) numbers.
   static void expect_matches_cpu(torch::ScalarType type, double tolerance) {
-    // A block takes 32 channels and 32 positions at a time: counts below, at and past those,
-    // sequences shorter than the filter, every width, one position, one channel. Small batches
-    // give every tile of positions a block of its own; the last shape's 2048 columns of blocks
-    // split its sequence in two segments of two tiles, the second one cut short.
+    // A block takes 64 channels and 32 positions at a time, in pairs where lengths and channel
+    // counts are even: counts below, at and past those, in pairs and not, sequences shorter than
+    // the filter, every width, one position, one channel. Small batches give every tile of
+    // positions a block of its own; the last shape's 2048 columns of blocks split its sequence
+    // in two segments of two tiles, the second one cut short.
     for (const Shape& s : std::vector<Shape>{{2, 37, 70, 4},
                                              {3, 64, 32, 1},
+                                             {2, 100, 70, 4},
+                                             {1, 130, 130, 8},
                                              {1, 100, 33, 8},
                                              {2, 3, 5, 6},
                                              {1, 1, 1, 2},
                                              {4, 31, 64, 3},
                                              {2, 45, 40, 5},
                                              {1, 70, 9, 7},
-                                             {64, 100, 1024, 4}}) {
+                                             {64, 100, 2048, 4}}) {
       torch::manual_seed(s.length * 100 + s.channels + s.width);
       const Problem p = random_problem(s, type);
       const auto expected = conv_and_gradients(p.projection, p.weight, p.bias, p.gu);
@@ -119,20 +122,24 @@ TEST_F(CausalConvCudaTest, GivesTheSameBitsEveryRun) {
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(torch::equal(first[i], second[i])) << kNames[i];
 }
 
-// Without a bias, and with a contiguous x or one whose positions are not neighbours in memory.
+// Without a bias, and with a contiguous x, one whose positions are not neighbours in memory, one
+// whose channels are not, and one that starts an element past a pair's alignment (the kernels
+// then take single elements).
 TEST_F(CausalConvCudaTest, TakesAnyLayoutAndNoBias) {
   torch::manual_seed(3);
-  const auto x = torch::randn({2, 19, 12}, torch::kCUDA);
+  const auto x = torch::randn({2, 20, 12}, torch::kCUDA);
   const auto weight = torch::randn({12, 1, 4}, torch::kCUDA);
   const auto expected = causal_conv_silu(x.cpu(), weight.cpu(), {});
   EXPECT_LT(relative_error(causal_conv_silu_cuda(x, weight, {}), expected), 1e-6);
   const auto strided = x.transpose(0, 1).contiguous().transpose(0, 1);
   ASSERT_FALSE(strided.is_contiguous());
   EXPECT_LT(relative_error(causal_conv_silu_cuda(strided, weight, {}), expected), 1e-6);
-  const auto channels_apart = torch::cat({x, x}, 2).view({2, 19, 12, 2}).select(3, 0);
-  EXPECT_LT(relative_error(causal_conv_silu_cuda(channels_apart, weight, {}),
-                           causal_conv_silu(channels_apart.cpu(), weight.cpu(), {})),
-            1e-6);
+  const auto channels_apart = torch::cat({x, x}, 2).view({2, 20, 12, 2}).select(3, 0);
+  const auto off_pair = torch::cat({x, x.narrow(2, 0, 2)}, 2).narrow(2, 1, 12);
+  for (const auto& other : {channels_apart, off_pair})
+    EXPECT_LT(relative_error(causal_conv_silu_cuda(other, weight, {}),
+                             causal_conv_silu(other.cpu(), weight.cpu(), {})),
+              1e-6);
 
   const auto leaf = x.detach().requires_grad_();
   const auto weight_leaf = weight.detach().requires_grad_();

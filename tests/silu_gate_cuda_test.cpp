@@ -63,10 +63,12 @@ class SiluGateCudaTest : public ::testing::Test {
 
   // The kernel in `type` against the CPU in double on the same (rounded) numbers.
   static void expect_matches_cpu(torch::ScalarType type, double tolerance) {
-    // A block takes 32 channels and 32 positions: counts below, at and past those, one position,
-    // one channel.
+    // A block takes 64 channels and 64 positions, in pairs where lengths and channel counts are
+    // even: counts below, at and past those, in pairs and not, one position, one channel.
     for (const Shape& s : std::vector<Shape>{{2, 37, 70},
                                              {3, 64, 32},
+                                             {2, 100, 70},
+                                             {1, 130, 130},
                                              {1, 1, 1},
                                              {2, 45, 40},
                                              {1, 100, 33},
@@ -95,15 +97,16 @@ TEST_F(SiluGateCudaTest, MatchesCpuInFloat) { expect_matches_cpu(torch::kFloat, 
 // out and the gradients are rounded once to bfloat16 (at most half of its 2^-7 spacing).
 TEST_F(SiluGateCudaTest, MatchesCpuInBFloat16) { expect_matches_cpu(torch::kBFloat16, 8e-3); }
 
-// A y whose positions are not neighbours in memory, a contiguous z and one whose channels are
-// not.
+// A y whose positions are not neighbours in memory; a contiguous z, one whose channels are not,
+// and one that starts an element past a pair's alignment (the kernels then take single elements).
 TEST_F(SiluGateCudaTest, TakesAnyLayout) {
   torch::manual_seed(3);
-  const auto y = torch::randn({2, 19, 12}, torch::kCUDA).transpose(1, 2);
-  const auto z = torch::randn({2, 19, 12}, torch::kCUDA);
-  const auto channels_apart = torch::cat({z, z}, 2).view({2, 19, 12, 2}).select(3, 0);
+  const auto y = torch::randn({2, 20, 12}, torch::kCUDA).transpose(1, 2);
+  const auto z = torch::randn({2, 20, 12}, torch::kCUDA);
+  const auto channels_apart = torch::cat({z, z}, 2).view({2, 20, 12, 2}).select(3, 0);
+  const auto off_pair = torch::randn({2, 20, 14}, torch::kCUDA).narrow(2, 1, 12);
   ASSERT_FALSE(y.is_contiguous());
-  for (const auto& gate : {z, channels_apart}) {
+  for (const auto& gate : {z, channels_apart, off_pair}) {
     const auto y_leaf = y.detach().requires_grad_(), z_leaf = gate.detach().requires_grad_();
     const auto out = silu_gate_cuda(y_leaf, z_leaf);
     (out * out).sum().backward();
@@ -140,10 +143,10 @@ TEST_F(SiluGateCudaTest, RejectsBadInputs) {
   EXPECT_THROW(silu_gate_cuda(y, z.to(torch::kBFloat16)), c10::Error);
 }
 
-// The grid's y holds 65535 tiles of 32 positions; blocks take every 65535th tile past that, so
-// a longer sequence comes out whole, its last position included.
+// The grid's y holds 65535 tiles of 64 positions; blocks take every 65535th tile past that, so
+// a longer sequence comes out whole, its last position included (an even length: in pairs).
 TEST_F(SiluGateCudaTest, TakesSequencesLongerThanTheGrid) {
-  const int64_t length = 65535 * 32 * 2 + 5;
+  const int64_t length = 65535 * 64 + 6;
   torch::manual_seed(7);
   const Problem p = random_problem({1, length, 2}, torch::kFloat);
   const auto expected = gate_and_gradients(p.y, p.projection, p.gout);

@@ -3,30 +3,32 @@
 // out-projection's [batch, length, channels]. LibTorch takes SiLU, the product and a copy into
 // the out-projection's layout forward, and as many kernels backward.
 //
-// A block of 32 x 8 threads serves one batch row and 32 channels, one tile of 32 positions after
+// A block of 32 x 8 threads serves one batch row and 64 channels, one tile of 64 positions after
 // another. y and gy go through a shared tile, read and written along positions, and the tensors
 // in [batch, length, channels] are read and written along channels, so that a warp's loads and
-// stores all touch neighbouring addresses. Every thread issues all of a tile's loads before it
-// uses the first. Tile rows are padded to 33 floats: a warp reading down a column then hits 32
-// different banks.
+// stores all touch neighbouring addresses. Each thread takes pairs of neighbours, one access
+// each where lengths, channel counts, strides and pointers allow (parrot/cuda_pair.cuh), and
+// issues all of a tile's loads before it uses the first: in bfloat16, single elements kept too
+// few bytes in flight, and the gate ran no faster than in float. Tile rows are padded to 65
+// floats: a warp reading down two columns then hits every bank twice.
 
 #include "silu_gate_cuda_kernel.hpp"
 
-#include <parrot/cuda_convert.cuh>
+#include <parrot/cuda_pair.cuh>
 
 #include <algorithm>
 
 namespace parrot::mamba::cuda_gate {
 namespace {
 
-constexpr int kTile = 32;                     // channels, and positions, of a tile: threadIdx.x
+constexpr int kTile = 64;                     // channels, and positions, of a tile: 32 pairs
 constexpr int kRows = 8;                      // threadIdx.y: 256 threads
 constexpr int kPerThread = kTile / kRows;     // each thread's rows of a tile
 constexpr int64_t kMaxPositionTiles = 65535;  // the grid's y; blocks take every gridDim.y-th tile
 
-using parrot::cuda::from_float;
-using parrot::cuda::to_float;
-using parrot::cuda::with_type;
+using parrot::cuda::load_pair;
+using parrot::cuda::store_pair;
+using parrot::cuda::with_type_and_pairs;
 
 struct Args {
   const void* y;
@@ -36,71 +38,94 @@ struct Args {
 
 __device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + __expf(-x)); }
 
-// The block's batch row and first channel, and the thread's channel when warps run along
-// channels.
+// The block's batch row and first channel, and the first of the thread's two channels when warps
+// run along channels.
 struct Place {
   int64_t b, c0, c;
 };
 __device__ Place place_of(const Sizes& sizes) {
   const unsigned tiles = static_cast<unsigned>((sizes.channels + kTile - 1) / kTile);
   const int64_t c0 = static_cast<int64_t>(blockIdx.x % tiles) * kTile;
-  return {blockIdx.x / tiles, c0, c0 + threadIdx.x};
+  return {blockIdx.x / tiles, c0, c0 + 2 * threadIdx.x};
 }
 
-// The tile's y (channel row + k kRows, position threadIdx.x): warps read along positions.
-template <typename T>
+// The tile's y (channel row + k kRows, positions t0 + 2 threadIdx.x and the next): warps read
+// along positions.
+template <bool kPaired, typename T>
 __device__ __forceinline__ void load_y(const Args& a, const Place& p, int64_t t0,
-                                       float (&y)[kPerThread]) {
-  const int64_t length = a.sizes.length, t = t0 + threadIdx.x;
+                                       float2 (&y)[kPerThread]) {
+  const int64_t length = a.sizes.length, t = t0 + 2 * threadIdx.x;
   const T* const y_rows = static_cast<const T*>(a.y) + (p.b * a.sizes.channels + p.c0) * length;
 #pragma unroll
   for (int k = 0; k < kPerThread; ++k) {
     const int ci = threadIdx.y + k * kRows;
-    y[k] = p.c0 + ci < a.sizes.channels && t < length ? to_float(y_rows[ci * length + t]) : 0.0f;
+    y[k] =
+        load_pair<kPaired>(y_rows + ci * length + t, p.c0 + ci < a.sizes.channels ? length - t : 0);
   }
 }
 
-// A [batch, length, channels] tensor's tile (position t0 + row + k kRows, channel threadIdx.x):
-// warps read along channels.
-template <typename T>
+// A [batch, length, channels] tensor's tile (position t0 + row + k kRows, channels p.c and the
+// next): warps read along channels.
+template <bool kPaired, typename T>
 __device__ __forceinline__ void load_along_channels(const T* rows, int64_t position_stride,
                                                     const Sizes& sizes, const Place& p, int64_t t0,
-                                                    float (&v)[kPerThread]) {
+                                                    float2 (&v)[kPerThread]) {
 #pragma unroll
   for (int k = 0; k < kPerThread; ++k) {
     const int64_t t = t0 + threadIdx.y + k * kRows;
-    v[k] =
-        p.c < sizes.channels && t < sizes.length ? to_float(rows[t * position_stride + p.c]) : 0.0f;
+    v[k] = load_pair<kPaired>(rows + t * position_stride + p.c,
+                              t < sizes.length ? sizes.channels - p.c : 0);
   }
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kTile* kRows) forward_kernel(const Args a, T* __restrict__ out) {
+// y's pairs into the tile, a channel a row.
+__device__ __forceinline__ void put_y(float (&tile)[kTile][kTile + 1],
+                                      const float2 (&y)[kPerThread]) {
+#pragma unroll
+  for (int k = 0; k < kPerThread; ++k) {
+    float* const row = tile[threadIdx.y + k * kRows];
+    row[2 * threadIdx.x] = y[k].x;
+    row[2 * threadIdx.x + 1] = y[k].y;
+  }
+}
+
+template <bool kPaired, typename T>
+__global__ void __launch_bounds__(kTile / 2 * kRows)
+    forward_kernel(const Args a, T* __restrict__ out) {
   __shared__ float y_tile[kTile][kTile + 1];
   const Place p = place_of(a.sizes);
   const int64_t length = a.sizes.length, channels = a.sizes.channels;
   const T* const z_rows = static_cast<const T*>(a.z.z) + p.b * a.z.batch_stride;
   T* const out_rows = out + p.b * length * channels;
   for (int64_t t0 = blockIdx.y * int64_t{kTile}; t0 < length; t0 += gridDim.y * int64_t{kTile}) {
-    float y[kPerThread], z[kPerThread];
-    load_y<T>(a, p, t0, y);
-    load_along_channels(z_rows, a.z.position_stride, a.sizes, p, t0, z);
-#pragma unroll
-    for (int k = 0; k < kPerThread; ++k) y_tile[threadIdx.y + k * kRows][threadIdx.x] = y[k];
+    float2 y[kPerThread], z[kPerThread];
+    load_y<kPaired, T>(a, p, t0, y);
+    load_along_channels<kPaired>(z_rows, a.z.position_stride, a.sizes, p, t0, z);
+    put_y(y_tile, y);
     __syncthreads();
 #pragma unroll
     for (int k = 0; k < kPerThread; ++k) {
       const int j = threadIdx.y + k * kRows;
-      if (p.c < channels && t0 + j < length)
-        out_rows[(t0 + j) * channels + p.c] =
-            from_float<T>(y_tile[threadIdx.x][j] * z[k] * sigmoid(z[k]));
+      const float2 gated = make_float2(y_tile[2 * threadIdx.x][j] * z[k].x * sigmoid(z[k].x),
+                                       y_tile[2 * threadIdx.x + 1][j] * z[k].y * sigmoid(z[k].y));
+      store_pair<kPaired>(out_rows + (t0 + j) * channels + p.c,
+                          t0 + j < length ? channels - p.c : 0, gated);
     }
     __syncthreads();  // before the next tile overwrites y_tile
   }
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kTile* kRows)
+// One element's gradients: returns z's, and leaves y's, gout silu(z), where y was read.
+// silu'(z) = s (1 + z (1 - s)) with s = sigmoid(z).
+__device__ __forceinline__ float gate_gradients(float gout, float z, float& y_then_gy) {
+  const float s = sigmoid(z);
+  const float gz = gout * y_then_gy * s * (1.0f + z * (1.0f - s));
+  y_then_gy = gout * z * s;
+  return gz;
+}
+
+template <bool kPaired, typename T>
+__global__ void __launch_bounds__(kTile / 2 * kRows)
     backward_kernel(const Args a, const T* __restrict__ gout, T* __restrict__ gy,
                     T* __restrict__ gz) {
   // y, then gy: each thread overwrites only the entries it has read.
@@ -112,34 +137,38 @@ __global__ void __launch_bounds__(kTile* kRows)
   T* const gz_rows = gz + p.b * length * channels;
   T* const gy_rows = gy + (p.b * channels + p.c0) * length;
   for (int64_t t0 = blockIdx.y * int64_t{kTile}; t0 < length; t0 += gridDim.y * int64_t{kTile}) {
-    float y[kPerThread], z[kPerThread], g[kPerThread];
-    load_y<T>(a, p, t0, y);
-    load_along_channels(z_rows, a.z.position_stride, a.sizes, p, t0, z);
-    load_along_channels(gout_rows, channels, a.sizes, p, t0, g);
-#pragma unroll
-    for (int k = 0; k < kPerThread; ++k) tile[threadIdx.y + k * kRows][threadIdx.x] = y[k];
+    float2 y[kPerThread], z[kPerThread], g[kPerThread];
+    load_y<kPaired, T>(a, p, t0, y);
+    load_along_channels<kPaired>(z_rows, a.z.position_stride, a.sizes, p, t0, z);
+    load_along_channels<kPaired>(gout_rows, channels, a.sizes, p, t0, g);
+    put_y(tile, y);
     __syncthreads();
-    // silu'(z) = s (1 + z (1 - s)) with s = sigmoid(z).
 #pragma unroll
     for (int k = 0; k < kPerThread; ++k) {
       const int j = threadIdx.y + k * kRows;
-      const float s = sigmoid(z[k]);
-      if (p.c < channels && t0 + j < length)
-        gz_rows[(t0 + j) * channels + p.c] =
-            from_float<T>(g[k] * tile[threadIdx.x][j] * s * (1.0f + z[k] * (1.0f - s)));
-      tile[threadIdx.x][j] = g[k] * z[k] * s;
+      const float2 gz_pair =
+          make_float2(gate_gradients(g[k].x, z[k].x, tile[2 * threadIdx.x][j]),
+                      gate_gradients(g[k].y, z[k].y, tile[2 * threadIdx.x + 1][j]));
+      store_pair<kPaired>(gz_rows + (t0 + j) * channels + p.c, t0 + j < length ? channels - p.c : 0,
+                          gz_pair);
     }
     __syncthreads();
     // Warps write gy along positions.
-    const int64_t t = t0 + threadIdx.x;
+    const int64_t t = t0 + 2 * threadIdx.x;
 #pragma unroll
     for (int k = 0; k < kPerThread; ++k) {
       const int ci = threadIdx.y + k * kRows;
-      if (p.c0 + ci < channels && t < length)
-        gy_rows[ci * length + t] = from_float<T>(tile[ci][threadIdx.x]);
+      store_pair<kPaired>(gy_rows + ci * length + t, p.c0 + ci < channels ? length - t : 0,
+                          make_float2(tile[ci][2 * threadIdx.x], tile[ci][2 * threadIdx.x + 1]));
     }
     __syncthreads();  // before the next tile overwrites the tile
   }
+}
+
+// Whether the sizes and z's strides allow pairs (with_type_and_pairs checks the pointers).
+bool even(const Sizes& sizes, const Gate& z) {
+  return sizes.length % 2 == 0 && sizes.channels % 2 == 0 && z.batch_stride % 2 == 0 &&
+         z.position_stride % 2 == 0;
 }
 
 // The grid for the sizes, or an empty one where a grid cannot hold them.
@@ -164,9 +193,10 @@ cudaError_t forward(Dtype dtype, const void* y, const Gate& z, const Sizes& size
   const dim3 blocks = grid_for(sizes);
   if (blocks.x == 0) return cudaErrorInvalidValue;
   const Args args{y, z, sizes};
-  return with_type(dtype, [&](auto type) {
+  return with_type_and_pairs(dtype, even(sizes, z), {y, z.z, out}, [&](auto type, auto pairs) {
     using T = typename decltype(type)::type;
-    forward_kernel<<<blocks, dim3(kTile, kRows), 0, stream>>>(args, static_cast<T*>(out));
+    forward_kernel<decltype(pairs)::value, T>
+        <<<blocks, dim3(kTile / 2, kRows), 0, stream>>>(args, static_cast<T*>(out));
     return cudaGetLastError();
   });
 }
@@ -178,12 +208,13 @@ cudaError_t backward(Dtype dtype, const void* y, const Gate& z, const Sizes& siz
   const dim3 blocks = grid_for(sizes);
   if (blocks.x == 0) return cudaErrorInvalidValue;
   const Args args{y, z, sizes};
-  return with_type(dtype, [&](auto type) {
-    using T = typename decltype(type)::type;
-    backward_kernel<<<blocks, dim3(kTile, kRows), 0, stream>>>(
-        args, static_cast<const T*>(gout), static_cast<T*>(gy), static_cast<T*>(gz));
-    return cudaGetLastError();
-  });
+  return with_type_and_pairs(
+      dtype, even(sizes, z), {y, z.z, gout, gy, gz}, [&](auto type, auto pairs) {
+        using T = typename decltype(type)::type;
+        backward_kernel<decltype(pairs)::value, T><<<blocks, dim3(kTile / 2, kRows), 0, stream>>>(
+            args, static_cast<const T*>(gout), static_cast<T*>(gy), static_cast<T*>(gz));
+        return cudaGetLastError();
+      });
 }
 
 }  // namespace parrot::mamba::cuda_gate
