@@ -238,20 +238,31 @@ TEST_F(SelectiveScanCudaTest, GivesTheSameBitsEveryRun) {
     EXPECT_TRUE(torch::equal(first[i], second[i])) << kNames[i];
 }
 
-// Mamba hands B and C over as views of a projection, and gradients arrive in any layout.
+// Mamba hands B and C over as views of a projection, which the kernels take as they are, and
+// gradients arrive in any layout.
 TEST_F(SelectiveScanCudaTest, AcceptsNonContiguousTensors) {
   torch::manual_seed(4);
   const auto in = on_device(random_inputs(2, 11, 9, 4, torch::kFloat), torch::kFloat);
-  Inputs strided = in;
-  strided.B = in.B.transpose(1, 2).contiguous().transpose(1, 2);
-  strided.C = in.C.transpose(1, 2).contiguous().transpose(1, 2);
-  strided.u = torch::cat({in.u, in.u}, 2).narrow(2, 0, in.u.size(2));
-  ASSERT_FALSE(strided.B.is_contiguous() || strided.u.is_contiguous());
-  const auto weights = torch::randn({2, 9, 11}, torch::kCUDA).transpose(1, 2);
-  const auto expected = output_and_gradients(selective_scan_cuda, in, weights.contiguous());
-  const auto actual = output_and_gradients(selective_scan_cuda, strided, weights);
-  for (size_t i = 0; i < expected.size(); ++i)
-    EXPECT_TRUE(torch::equal(actual[i], expected[i])) << kNames[i];
+  for (const bool projection : {false, true}) {
+    Inputs strided = in;
+    if (projection) {  // x_proj's output: [batch, dt_rank + 2 state, length], B and C split off
+      const auto projected = torch::cat({in.u.narrow(1, 0, 3), in.B, in.C}, 1);
+      strided.B = projected.narrow(1, 3, in.B.size(1));
+      strided.C = projected.narrow(1, 3 + in.B.size(1), in.C.size(1));
+    } else {
+      strided.B = in.B.transpose(1, 2).contiguous().transpose(1, 2);
+      strided.C = in.C.transpose(1, 2).contiguous().transpose(1, 2);
+    }
+    strided.u = torch::cat({in.u, in.u}, 2).narrow(2, 0, in.u.size(2));
+    ASSERT_FALSE(strided.B.is_contiguous() || strided.C.is_contiguous() ||
+                 strided.u.is_contiguous());
+    const auto weights = torch::randn({2, 9, 11}, torch::kCUDA).transpose(1, 2);
+    const auto expected = output_and_gradients(selective_scan_cuda, in, weights.contiguous());
+    const auto actual = output_and_gradients(selective_scan_cuda, strided, weights);
+    for (size_t i = 0; i < expected.size(); ++i)
+      EXPECT_TRUE(torch::equal(actual[i], expected[i]))
+          << kNames[i] << (projection ? ", B and C views of a projection" : "");
+  }
 }
 
 // The kernels run on the current stream, not the default one.

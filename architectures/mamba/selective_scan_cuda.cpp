@@ -1,6 +1,7 @@
 // The CUDA selective scan as a LibTorch autograd function: checks the inputs, makes them
-// contiguous once, runs the kernels (selective_scan_cuda_forward.cu and _backward.cu) on the
-// current CUDA stream, and adds up the backward's partial sums, as selective_scan_cpu.cpp does.
+// contiguous once (B and C but for their batch stride), runs the kernels
+// (selective_scan_cuda_forward.cu and _backward.cu) on the current CUDA stream, and adds up the
+// backward's partial sums, as selective_scan_cpu.cpp does.
 
 #include "selective_scan_cuda.hpp"
 #include "selective_scan_cuda_kernel.hpp"
@@ -11,6 +12,7 @@
 #include <parrot/cuda_dtype_of.hpp>
 
 #include <initializer_list>
+#include <utility>
 
 namespace parrot::mamba {
 namespace {
@@ -63,8 +65,19 @@ void check_cuda(cudaError_t error, const char* what) {
               " failed: ", cudaGetErrorString(error));
 }
 
-// u, delta, B and C of one type, A, D and delta_bias float, all contiguous; delta_bias empty
-// where delta holds the step sizes.
+// B and C [batch, state, length] as the kernels take them: one batch stride for both, anything
+// else contiguous. Mamba's are views of x_proj's output, whose copies would cost a kernel each.
+std::pair<torch::Tensor, torch::Tensor> rows_contiguous(const torch::Tensor& B,
+                                                        const torch::Tensor& C) {
+  const auto rows = [](const torch::Tensor& t) {
+    return (t.size(2) <= 1 || t.stride(2) == 1) && (t.size(1) <= 1 || t.stride(1) == t.size(2));
+  };
+  if (rows(B) && rows(C) && (B.size(0) <= 1 || B.stride(0) == C.stride(0))) return {B, C};
+  return {B.contiguous(), C.contiguous()};
+}
+
+// u, delta, B and C of one type, A, D and delta_bias float, all contiguous but for B's and C's
+// batch stride (rows_contiguous); delta_bias empty where delta holds the step sizes.
 cuda_scan::Inputs pointers(const torch::Tensor& u, const torch::Tensor& delta,
                            const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
                            const torch::Tensor& D, const torch::Tensor& delta_bias) {
@@ -74,6 +87,7 @@ cuda_scan::Inputs pointers(const torch::Tensor& u, const torch::Tensor& delta,
           delta.data_ptr(),
           B.data_ptr(),
           C.data_ptr(),
+          B.size(0) <= 1 ? B.size(1) * B.size(2) : B.stride(0),
           A.data_ptr<float>(),
           D.data_ptr<float>(),
           delta_bias.numel() > 0 ? delta_bias.data_ptr<float>() : nullptr};
@@ -97,8 +111,8 @@ struct SelectiveScanCudaFunction : torch::autograd::Function<SelectiveScanCudaFu
                                bool recording) {
     const Sizes s = check_inputs(u_in, delta_in, A_in, B_in, C_in, D_in);
     const c10::cuda::CUDAGuard device(u_in.device());
-    const auto u = u_in.contiguous(), delta = delta_in.contiguous(), B = B_in.contiguous(),
-               C = C_in.contiguous();
+    const auto u = u_in.contiguous(), delta = delta_in.contiguous();
+    const auto [B, C] = rows_contiguous(B_in, C_in);
     const auto A = A_in.to(torch::kFloat).contiguous(), D = D_in.to(torch::kFloat).contiguous();
     const auto delta_bias = delta_bias_in.to(torch::kFloat).contiguous();
     auto y = torch::empty_like(u);

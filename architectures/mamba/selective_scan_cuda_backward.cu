@@ -42,6 +42,7 @@ constexpr int kPitch = kChunk + 1;  // odd, so that lanes reading different chan
 template <typename T>
 struct BackwardArgs {
   const T *u, *delta, *B, *C, *gy;
+  int64_t BC_batch_stride;
   const float *A, *D, *delta_bias;
   T *gu, *gdelta;
   const float* saved_states;
@@ -89,8 +90,8 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
   using Saved = SavedStates<kLanes>;
   const int64_t saved_stride = args.channels * Saved::kStride;  // chunk to chunk
   const int64_t slice = (group * args.batch + b) * args.state * args.length;
-  const T* const B_rows = args.B + b * args.state * args.length;
-  const T* const C_rows = args.C + b * args.state * args.length;
+  const T* const B_rows = args.B + b * args.BC_batch_stride;
+  const T* const C_rows = args.C + b * args.BC_batch_stride;
   const float* const delta_row = delta_s + layout.channel * kPitch;
   const float* const slope_row = slope_s + layout.channel * kPitch;
   const float* const u_row = u_s + layout.channel * kPitch;
@@ -298,6 +299,7 @@ cudaError_t launch(const Inputs& in, const Sizes& s, const void* gy, const float
                              static_cast<const T*>(in.B),
                              static_cast<const T*>(in.C),
                              static_cast<const T*>(gy),
+                             in.BC_batch_stride,
                              in.A,
                              in.D,
                              in.delta_bias,

@@ -30,6 +30,7 @@ static_assert(kChunk % kSavedEvery == 0 && kSavedEvery % 4 == 0);
 template <typename T>
 struct ForwardArgs {
   const T *u, *delta, *B, *C;
+  int64_t BC_batch_stride;
   const float *A, *D, *delta_bias;
   T* y;
   float* saved_states;
@@ -75,8 +76,8 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
   const float D = real ? args.D[d] : 0.0f;
 
   const int64_t rows = (b * args.channels + first) * args.length;  // this block's u, delta, y
-  const T* const B_rows = args.B + b * args.state * args.length;
-  const T* const C_rows = args.C + b * args.state * args.length;
+  const T* const B_rows = args.B + b * args.BC_batch_stride;
+  const T* const C_rows = args.C + b * args.BC_batch_stride;
   const float* const delta_row = delta_s + layout.channel * kPitch;
   const float* const u_row = u_s + layout.channel * kPitch;
   float* const y_row = y_s + layout.channel * kPitch;
@@ -142,6 +143,7 @@ cudaError_t launch(const Inputs& in, const Sizes& s, void* y, float* saved_state
                             static_cast<const T*>(in.delta),
                             static_cast<const T*>(in.B),
                             static_cast<const T*>(in.C),
+                            in.BC_batch_stride,
                             in.A,
                             in.D,
                             in.delta_bias,

@@ -22,13 +22,16 @@ struct Sizes {
   int64_t batch, channels, length, state;
 };
 
-// Contiguous device arrays: u, delta [batch, channels, length] and B, C [batch, state, length]
-// of `dtype`; A [channels, state] and D [channels] of float. With delta_bias [channels] (float),
-// delta holds Mamba's dt and the step sizes are softplus(dt + delta_bias), made as the kernels
-// load dt; with nullptr, delta holds the step sizes.
+// Device arrays: u, delta [batch, channels, length] and B, C [batch, state, length] of `dtype`;
+// A [channels, state] and D [channels] of float. All are contiguous but for B's and C's batch
+// stride, one for both, which may be larger than state * length: Mamba's B and C are views of
+// one projection. With delta_bias [channels] (float), delta holds Mamba's dt and the step sizes
+// are softplus(dt + delta_bias), made as the kernels load dt; with nullptr, delta holds the step
+// sizes.
 struct Inputs {
   Dtype dtype;
   const void *u, *delta, *B, *C;
+  int64_t BC_batch_stride;
   const float *A, *D;
   const float* delta_bias;
 };
