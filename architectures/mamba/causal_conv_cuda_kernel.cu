@@ -10,10 +10,10 @@
 // neighbouring pairs. The scan's layout runs along positions, so u (forward) and its gradient
 // (backward) cross a shared tile, read or written along positions there, in pairs too. A pair is
 // one access where lengths, channel counts, strides and pointers allow (parrot/cuda_pair.cuh):
-// in bfloat16, single elements kept too few bytes in flight, and the kernels ran no faster than
-// in float. The filter's width is a template parameter, so that every window loop unrolls and
-// all of a thread's loads are in flight at once. The backward recomputes the pre-activations for
-// SiLU's derivative rather than reading them back.
+// in bfloat16 with single elements the kernels ran no faster than in float. The filter's width is a
+// template parameter, so that every window loop unrolls and all of a thread's loads are in flight
+// at once. The backward recomputes the pre-activations for SiLU's derivative rather than reading
+// them back.
 
 #include "causal_conv_cuda_kernel.hpp"
 

@@ -8,9 +8,9 @@
 // in [batch, length, channels] are read and written along channels, so that a warp's loads and
 // stores all touch neighbouring addresses. Each thread takes pairs of neighbours, one access
 // each where lengths, channel counts, strides and pointers allow (parrot/cuda_pair.cuh), and
-// issues all of a tile's loads before it uses the first: in bfloat16, single elements kept too
-// few bytes in flight, and the gate ran no faster than in float. Tile rows are padded to 65
-// floats: a warp reading down two columns then hits every bank twice.
+// issues all of a tile's loads before it uses the first: in bfloat16 with single elements the
+// gate ran no faster than in float. Tile rows are padded to 65 floats: a warp reading down two
+// columns then hits every bank twice.
 
 #include "silu_gate_cuda_kernel.hpp"
 

@@ -1,6 +1,6 @@
 // Two neighbouring elements loaded or stored as one access of twice the width, in the float that
-// kernels compute in. A memory-bound kernel whose warps read one 2-byte bfloat16 each keeps too
-// few bytes in flight to reach the device's bandwidth; pairs double that. For .cu files only.
+// kernels compute in. A warp that reads one 2-byte bfloat16 a lane moves 64 bytes a load; pairs
+// move 128 with half the loads. For .cu files only.
 #pragma once
 
 #include <cuda_bf16.h>
