@@ -96,7 +96,7 @@ torch::Tensor causal_conv_silu_cuda(const torch::Tensor& x, const torch::Tensor&
 }
 
 bool causal_conv_cuda_applies(const torch::Tensor& x, const torch::Tensor& weight) {
-  return x.is_cuda() && (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) &&
+  return x.is_cuda() && parrot::cuda::float_or_bfloat16(x) &&
          weight.size(-1) <= cuda_conv::kMaxWidth;
 }
 

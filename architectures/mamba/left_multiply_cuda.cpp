@@ -33,8 +33,7 @@ torch::Tensor left_multiply_cuda(const torch::Tensor& weight, const torch::Tenso
   TORCH_CHECK(x.is_cuda(), "left_multiply_cuda: CUDA tensors only, x is on ", x.device());
   TORCH_CHECK(weight.device() == x.device(), "left_multiply_cuda: the weight must be on x's ",
               x.device(), ", got ", weight.device());
-  TORCH_CHECK((x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) &&
-                  weight.scalar_type() == x.scalar_type(),
+  TORCH_CHECK(parrot::cuda::float_or_bfloat16(x) && weight.scalar_type() == x.scalar_type(),
               "left_multiply_cuda: the weight and x must be both float or both bfloat16, got ",
               weight.scalar_type(), " and ", x.scalar_type());
   const cuda_product::Sizes sizes = sizes_of(weight, x);
@@ -59,9 +58,8 @@ torch::Tensor left_multiply_cuda(const torch::Tensor& weight, const torch::Tenso
 }
 
 bool left_multiply_cuda_applies(const torch::Tensor& weight, const torch::Tensor& x) {
-  const bool type = (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) &&
-                    weight.scalar_type() == x.scalar_type();
-  if (!x.is_cuda() || !type || weight.dim() != 2 || x.dim() != 3 ||
+  if (!x.is_cuda() || !parrot::cuda::float_or_bfloat16(x) ||
+      weight.scalar_type() != x.scalar_type() || weight.dim() != 2 || x.dim() != 3 ||
       4 * weight.size(0) > weight.size(1) || x.numel() == 0 || weight.numel() == 0)
     return false;
   const c10::cuda::CUDAGuard device(x.device());

@@ -219,16 +219,18 @@ __global__ void __launch_bounds__(kMmaThreads) slice_kernel_bf16(const Args<__nv
       // 16-23 depth k+8.. at r, 24-31 at r + 8.
       unsigned weights[2][4], xs[2][4];
 #pragma unroll
-      for (int i = 0; i < 2; ++i)
+      for (int i = 0; i < 2; ++i) {
         mma::load_transposed(&weight_s[buffer][k + lane % 8 + lane / 16 * 8]
                                       [quarter_row + 16 * i + lane / 8 % 2 * 8],
                              weights[i]);
-        // x's 16 x 8 pieces, two to a load: depth k..k+7 and k+8..k+15 of columns c..c+7 (mma's b0
-        // and b1), then of c+8..c+15.
+      }
+      // x's 16 x 8 pieces, two to a load: depth k..k+7 and k+8..k+15 of columns c..c+7 (mma's b0
+      // and b1), then of c+8..c+15.
 #pragma unroll
-      for (int j = 0; j < 2; ++j)
+      for (int j = 0; j < 2; ++j) {
         mma::load_transposed(&x_s[buffer][k + lane_depth][quarter_column + 16 * j + lane_offset],
                              xs[j]);
+      }
       quarter.multiply_add(weights, xs);
     }
   }

@@ -12,17 +12,9 @@
 
 namespace parrot::mamba::mma {
 
-// Four 8 x 8 matrices of bfloat16 from shared memory: lane l gives the address of row l % 8 of
-// matrix l / 8 (16 bytes, 16-byte aligned), and gets from every matrix the pair at (row g,
-// columns 2t and 2t + 1), in out[matrix].
-__device__ __forceinline__ void load(const __nv_bfloat16* row, unsigned (&out)[4]) {
-  const auto address = static_cast<unsigned>(__cvta_generic_to_shared(row));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(out[0]), "=r"(out[1]), "=r"(out[2]), "=r"(out[3])
-               : "r"(address));
-}
-
-// The same, transposed: from every matrix the pair at (rows 2t and 2t + 1, column g).
+// Four 8 x 8 matrices of bfloat16 from shared memory, transposed: lane l gives the address of row
+// l % 8 of matrix l / 8 (16 bytes, 16-byte aligned), and gets from every matrix the pair at (rows
+// 2t and 2t + 1, column g), in out[matrix].
 __device__ __forceinline__ void load_transposed(const __nv_bfloat16* row, unsigned (&out)[4]) {
   const auto address = static_cast<unsigned>(__cvta_generic_to_shared(row));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"

@@ -18,10 +18,7 @@ namespace parrot::mamba {
 namespace {
 
 using cuda_scan::Sizes;
-
-bool float_or_bfloat16(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16;
-}
+using parrot::cuda::float_or_bfloat16;
 
 Sizes check_inputs(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
                    const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D) {

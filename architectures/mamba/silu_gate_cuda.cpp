@@ -16,6 +16,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 using parrot::cuda::dtype_of;
+using parrot::cuda::float_or_bfloat16;
 
 cuda_gate::Sizes sizes_of(const torch::Tensor& y) { return {y.size(0), y.size(2), y.size(1)}; }
 
@@ -24,10 +25,6 @@ cuda_gate::Gate gate_of(const torch::Tensor& z) { return {z.data_ptr(), z.stride
 void check(cudaError_t error) {
   TORCH_CHECK(error == cudaSuccess,
               "silu_gate_cuda: the kernel failed: ", cudaGetErrorString(error));
-}
-
-bool float_or_bfloat16(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16;
 }
 
 struct SiluGateFunction : torch::autograd::Function<SiluGateFunction> {

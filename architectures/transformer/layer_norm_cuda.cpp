@@ -16,10 +16,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 using parrot::cuda::dtype_of;
-
-bool float_or_bfloat16(torch::ScalarType type) {
-  return type == torch::kFloat || type == torch::kBFloat16;
-}
+using parrot::cuda::float_or_bfloat16;
 
 void check(cudaError_t error) {
   TORCH_CHECK(error == cudaSuccess,

@@ -104,8 +104,7 @@ QueryKeyValue split_heads_rotated_cuda(const torch::Tensor& projected, int64_t h
 }
 
 bool rotary_cuda_applies(const torch::Tensor& projected) {
-  return projected.is_cuda() &&
-         (projected.scalar_type() == torch::kFloat || projected.scalar_type() == torch::kBFloat16);
+  return projected.is_cuda() && parrot::cuda::float_or_bfloat16(projected);
 }
 
 }  // namespace parrot::transformer
