@@ -121,8 +121,8 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
 
     // Each chunk's inputs travel to registers while the chunk before is computed, and to shared
     // memory once that is done: a block never waits for global memory between chunks.
-    TileFetch<kChannels, kChunk> delta_next, u_next, gy_next;
-    TileFetch<kStates, kChunk, true> B_next, C_next;
+    TileFetch<T, kChannels, kChunk, false, Convert::on_arrival> delta_next, u_next, gy_next;
+    TileFetch<T, kStates, kChunk, true, Convert::on_arrival> B_next, C_next;
 
     // The chunks, last to first.
     const float* const saved =

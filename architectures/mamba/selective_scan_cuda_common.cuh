@@ -184,76 +184,55 @@ struct StepSize {
   }
 };
 
-// Copies time steps [t0, t0 + kCols) of kRows consecutive rows of a [rows, length] array into
-// shared memory as float, through f: row r, step t at tile[r * pitch + t], or at
-// tile[t * pitch + r] when kTransposed. Rows from valid_rows on and steps from length on read as
-// zero. Consecutive threads
-// take consecutive steps, so a warp reads whole runs of a row. Loads go out in batches of up to
-// eight per thread, all issued before the first is stored, so that they are in flight together
-// without tying up many registers.
-template <int kRows, int kCols, bool kTransposed = false, typename T, typename F = AsIs>
-__device__ __forceinline__ void load_tile(float* tile, int pitch, const T* __restrict__ rows,
-                                          int64_t length, int valid_rows, int64_t t0, F f = {}) {
-  static_assert(kThreads % kCols == 0 && (kRows * kCols) % kThreads == 0);
-  constexpr int kPerThread = kRows * kCols / kThreads, kRowStep = kThreads / kCols;
-  constexpr int kBatch = kPerThread < 8 ? kPerThread : 8;
-  const int t = threadIdx.x % kCols, r0 = threadIdx.x / kCols;
-  const bool in_time = t0 + t < length;
-  const T* const column = rows + t0 + t;
-#pragma unroll
-  for (int k0 = 0; k0 < kPerThread; k0 += kBatch) {
-    float values[kBatch];
-#pragma unroll
-    for (int k = 0; k < kBatch; ++k) {
-      const int r = r0 + (k0 + k) * kRowStep;
-      values[k] = in_time && r < valid_rows ? to_float(column[r * length]) : 0.0f;
-    }
-#pragma unroll
-    for (int k = 0; k < kBatch; ++k) {
-      const int r = r0 + (k0 + k) * kRowStep;
-      tile[kTransposed ? t * pitch + r : r * pitch + t] = values[k];
-    }
-  }
-  // f once every load is in: applied as each arrived, it would wait for each before issuing the
-  // next. Four at a time: unrolled further, it takes more registers at 64 and 128 channels a block.
-  if constexpr (!std::is_same_v<F, AsIs>) {
-#pragma unroll 4
-    for (int k = 0; k < kPerThread; ++k) {
-      const int r = r0 + k * kRowStep;
-      float& value = tile[kTransposed ? t * pitch + r : r * pitch + t];
-      if (in_time && r < valid_rows) value = f(r, value);
-    }
-  }
-}
-
-// load_tile in two halves, for a block that fetches its next chunk while it computes this one:
-// fetch() issues the loads into registers, put() stores them when the tile is free.
 // Tiles that the block's threads cover evenly, or that are smaller than the block (the threads
 // past their last row idle).
 template <int kRows, int kCols>
 constexpr bool kFitsBlock = kThreads % kCols == 0 &&
                             ((kRows * kCols) % kThreads == 0 || kRows * kCols < kThreads);
 
-template <int kRows, int kCols, bool kTransposed = false>
+// Time steps [t0, t0 + kCols) of kRows consecutive rows of a [rows, length] array, staged in
+// shared memory as float in two halves, so that a block can fetch its next chunk while it
+// computes this one: fetch() issues the loads into registers, and put() stores the value at row
+// r, step t in tile[r * pitch + t], or in tile[t * pitch + r] when kTransposed. Rows from
+// valid_rows on and steps from length on read as zero. Consecutive threads take consecutive
+// steps, so a warp reads whole runs of a row.
+//
+// Where the values are made float, and f applied, is the caller's choice:
+//   - Convert::on_arrival: in fetch(), f being fetch's. Where the computation in between is
+//     unrolled (the backward's), the compiler spreads that work, and the waits, among it.
+//   - Convert::in_put: in put(), f being put's. Across a rolled loop (the forward's) the
+//     conversion would otherwise sit before the loop, and the warp wait there for its loads.
+enum class Convert { on_arrival, in_put };
+
+template <typename T, int kRows, int kCols, bool kTransposed, Convert kConvert>
 struct TileFetch {
   static_assert(kFitsBlock<kRows, kCols>);
   static constexpr int kPerThread = (kRows * kCols + kThreads - 1) / kThreads;
   static constexpr int kRowStep = kThreads / kCols;
-  float values[kPerThread];
+  static constexpr bool kOnArrival = kConvert == Convert::on_arrival;
+  std::conditional_t<kOnArrival, float, T> values[kPerThread];
+  int valid;  // in_put: values[k] for k < valid were loaded, the others read as zero
 
-  template <typename T, typename F = AsIs>
+  template <typename F = AsIs>
   __device__ __forceinline__ void fetch(const T* __restrict__ rows, int64_t length, int valid_rows,
                                         int64_t t0, F f = {}) {
+    static_assert(kOnArrival || std::is_same_v<F, AsIs>, "in_put applies put's f");
     const int t = threadIdx.x % kCols, r0 = threadIdx.x / kCols;
     const bool in_time = t0 + t < length;
+    if constexpr (kOnArrival) {
 #pragma unroll
-    for (int k = 0; k < kPerThread; ++k) {
-      const int r = r0 + k * kRowStep;
-      values[k] = in_time && r < valid_rows ? f(r, to_float(rows[r * length + t0 + t])) : 0.0f;
+      for (int k = 0; k < kPerThread; ++k) {
+        const int r = r0 + k * kRowStep;
+        values[k] = in_time && r < valid_rows ? f(r, to_float(rows[r * length + t0 + t])) : 0.0f;
+      }
+    } else {
+      valid = in_time && r0 < valid_rows ? (valid_rows - r0 + kRowStep - 1) / kRowStep : 0;
+#pragma unroll
+      for (int k = 0; k < kPerThread; ++k)
+        if (k < valid) values[k] = rows[(r0 + k * kRowStep) * length + t0 + t];
     }
   }
 
-  // Stores f(r, value) of each fetched value of row r where load_tile would have put it.
   template <typename F = AsIs>
   __device__ __forceinline__ void put(float* tile, int pitch, F f = {}) const {
     constexpr bool kEveryThreadFull = (kRows * kCols) % kThreads == 0;
@@ -261,13 +240,18 @@ struct TileFetch {
 #pragma unroll
     for (int k = 0; k < kPerThread; ++k) {
       const int r = r0 + k * kRowStep;
-      if (kEveryThreadFull || r < kRows)
-        tile[kTransposed ? t * pitch + r : r * pitch + t] = f(r, values[k]);
+      if (kEveryThreadFull || r < kRows) {
+        float& at = tile[kTransposed ? t * pitch + r : r * pitch + t];
+        if constexpr (kOnArrival)
+          at = f(r, values[k]);
+        else
+          at = k < valid ? f(r, to_float(values[k])) : 0.0f;
+      }
     }
   }
 };
 
-// The reverse of load_tile (rows only): tile rows back to an array of T, within its bounds.
+// The reverse of TileFetch (rows only): tile rows back to an array of T, within its bounds.
 template <int kRows, int kCols, typename T>
 __device__ __forceinline__ void store_tile(T* __restrict__ rows, const float* tile, int pitch,
                                            int64_t length, int valid_rows, int64_t t0) {

@@ -4,7 +4,8 @@
 //
 // One block per batch row and kChannels channels (selective_scan_cuda_common.cuh has the
 // layout). The block walks the sequence in chunks of kChunk steps: it stages the chunk's delta
-// and u for its channels, and B and C for all states, in shared memory; each lane advances its
+// and u for its channels, and B and C for all states, in shared memory, fetching the next
+// chunk's while it computes this one; each lane advances its
 // kSlots states through the chunk in registers; the lanes of a channel add up their parts of y;
 // the block writes y back, and, for the backward, the state entering every chunk of kSavedEvery
 // steps, which spares it a sweep of its own to find them (it recomputes the steps in between).
@@ -88,13 +89,24 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
                      ? args.saved_states + Saved::at(b, d, layout.group, args.channels, args.length)
                      : nullptr;
 
+  // Each chunk's inputs travel to registers while the chunk before is computed, and to shared
+  // memory once that is done: a block waits for global memory once, before its first chunk.
+  TileFetch<T, kChannels, kChunk, false, Convert::in_put> delta_next, u_next;
+  TileFetch<T, kStates, kChunk, false, Convert::in_put> B_next, C_next;
+  const auto fetch = [&](int64_t t0) {
+    delta_next.fetch(args.delta + rows, args.length, channels_here, t0);
+    u_next.fetch(args.u + rows, args.length, channels_here, t0);
+    B_next.fetch(B_rows, args.length, args.state, t0);
+    C_next.fetch(C_rows, args.length, args.state, t0);
+  };
+  fetch(0);
   for (int64_t t0 = 0; t0 < args.length; t0 += kChunk) {
-    load_tile<kChannels, kChunk>(delta_s, kPitch, args.delta + rows, args.length, channels_here, t0,
-                                 step_size);
-    load_tile<kChannels, kChunk>(u_s, kPitch, args.u + rows, args.length, channels_here, t0);
-    load_tile<kStates, kChunk>(B_s, kPitch, B_rows, args.length, args.state, t0);
-    load_tile<kStates, kChunk>(C_s, kPitch, C_rows, args.length, args.state, t0);
+    delta_next.put(delta_s, kPitch, step_size);
+    u_next.put(u_s, kPitch);
+    B_next.put(B_s, kPitch);
+    C_next.put(C_s, kPitch);
     __syncthreads();
+    if (t0 + kChunk < args.length) fetch(t0 + kChunk);
 
 #pragma unroll 1
     for (int t8 = 0; t8 < kChunk; t8 += kSavedEvery) {
