@@ -89,8 +89,10 @@ __device__ __forceinline__ void put_y(float (&tile)[kTile][kTile + 1],
   }
 }
 
+// Four blocks an SM (64 registers a thread, 80 unbounded, which allowed three): at the paper's
+// 8 x 220 the grid is 1024 blocks, and the more of them run at once the fewer the waves.
 template <bool kPaired, typename T>
-__global__ void __launch_bounds__(kTile / 2 * kRows)
+__global__ void __launch_bounds__(kTile / 2 * kRows, 4)
     forward_kernel(const Args a, T* __restrict__ out) {
   __shared__ float y_tile[kTile][kTile + 1];
   const Place p = place_of(a.sizes);
@@ -124,8 +126,10 @@ __device__ __forceinline__ float gate_gradients(float gout, float z, float& y_th
   return gz;
 }
 
+// Three blocks an SM, at most 85 registers a thread (80 in pairs, without spilling; 124 unbounded,
+// which allowed two), for the same reason.
 template <bool kPaired, typename T>
-__global__ void __launch_bounds__(kTile / 2 * kRows)
+__global__ void __launch_bounds__(kTile / 2 * kRows, 3)
     backward_kernel(const Args a, const T* __restrict__ gout, T* __restrict__ gy,
                     T* __restrict__ gz) {
   // y, then gy: each thread overwrites only the entries it has read.
