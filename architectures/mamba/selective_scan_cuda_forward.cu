@@ -12,11 +12,12 @@
 // With a delta_bias the step sizes are made from Mamba's dt as the tile is loaded (StepSize).
 //
 // Cost. Every (step, channel, state) takes an exp2 on the special-function unit, which does 16
-// a cycle per SM against 128 other instructions: at the paper's state size of 32 the
-// exponentials, not memory, set the pace (docs/PERFORMANCE.md). Everything else is kept to about
-// six instructions per (step, channel, state): B and C come four steps at a time as float4 reads
-// that a warp's channels share, and a lane runs all four steps of one state before the next.
-// Computing some of the exp2 with fused multiply-adds instead (a dozen each) measured slower.
+// a cycle per SM against 128 other instructions, and about six instructions besides: B and C
+// come four steps at a time as float4 reads that a warp's channels share, and a lane runs all
+// four steps of one state before the next. At the paper's sizes the kernel is bound by issuing
+// those instructions, and in ncu the staging around the loop (the tiles, softplus, y and the
+// saved states) takes almost half of its time (docs/PERFORMANCE.md). Computing some of the exp2
+// with fused multiply-adds instead (a dozen each) measured slower.
 
 #include "selective_scan_cuda_common.cuh"
 
