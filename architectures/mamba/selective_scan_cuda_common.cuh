@@ -198,8 +198,9 @@ constexpr bool kFitsBlock = kThreads % kCols == 0 &&
 // steps, so a warp reads whole runs of a row.
 //
 // Where the values are made float, and f applied, is the caller's choice:
-//   - Convert::on_arrival: in fetch(), f being fetch's. Where the computation in between is
-//     unrolled (the backward's), the compiler spreads that work, and the waits, among it.
+//   - Convert::on_arrival: in fetch(), f being fetch's; put's f, if any, then maps the float
+//     values, the zeros that stand for missing ones included. Where the computation in between
+//     is unrolled (the backward's), the compiler spreads that work, and the waits, among it.
 //   - Convert::in_put: in put(), f being put's. Across a rolled loop (the forward's) the
 //     conversion would otherwise sit before the loop, and the warp wait there for its loads.
 enum class Convert { on_arrival, in_put };
