@@ -5,11 +5,11 @@
 // One block per batch row and kChannels channels (selective_scan_cuda_common.cuh has the
 // layout). The block walks the sequence in chunks of kChunk steps: it stages the chunk's delta
 // and u for its channels, and B and C for all states, in shared memory, fetching the next
-// chunk's while it computes this one; each lane advances its
-// kSlots states through the chunk in registers; the lanes of a channel add up their parts of y;
-// the block writes y back, and, for the backward, the state entering every chunk of kSavedEvery
-// steps, which spares it a sweep of its own to find them (it recomputes the steps in between).
-// With a delta_bias the step sizes are made from Mamba's dt as the tile is loaded (StepSize).
+// chunk's while it computes this one. Each lane advances its kSlots states through the chunk in
+// registers; the lanes of a channel add up their parts of y; the block writes y back, and, for
+// the backward, the state entering every chunk of kSavedEvery steps, which spares it a sweep of
+// its own to find them (it recomputes the steps in between). With a delta_bias the step sizes
+// are made from Mamba's dt as its tile goes to shared memory (StepSize).
 //
 // Cost. Every (step, channel, state) takes an exp2 on the special-function unit, which does 16
 // a cycle per SM against 128 other instructions, and about six instructions besides: B and C

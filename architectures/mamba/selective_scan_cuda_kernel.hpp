@@ -26,7 +26,7 @@ struct Sizes {
 // A [channels, state] and D [channels] of float. All are contiguous but for B's and C's batch
 // stride, one for both, which may be larger than state * length: Mamba's B and C are views of
 // one projection. With delta_bias [channels] (float), delta holds Mamba's dt and the step sizes
-// are softplus(dt + delta_bias), made as the kernels load dt; with nullptr, delta holds the step
+// are softplus(dt + delta_bias), made as the kernels stage dt; with nullptr, delta holds the step
 // sizes.
 struct Inputs {
   Dtype dtype;

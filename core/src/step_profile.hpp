@@ -23,8 +23,8 @@ struct ProfileLine {
   // For a kernel, what launched it: the outermost operator around its launch, after the
   // autograd node it ran in where it did ("ToCopyBackward0 > aten::to"; a C++ autograd
   // function by its own name). Empty where the trace ties it to no operator: a CUDA graph's
-  // replay, or a launch outside every operator (parrot's own kernels). One kernel launched by
-  // several operators has a line for each.
+  // replay, or a launch outside every operator (parrot's own kernels in a forward pass, whose
+  // autograd functions open none). One kernel launched by several operators has a line for each.
   std::string launcher;
 };
 
