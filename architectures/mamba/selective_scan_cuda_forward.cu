@@ -6,10 +6,11 @@
 // layout). The block walks the sequence in chunks of kChunk steps: it stages the chunk's delta
 // and u for its channels, and B and C for all states, in shared memory, fetching the next
 // chunk's while it computes this one. Each lane advances its kSlots states through the chunk in
-// registers; the lanes of a channel add up their parts of y; the block writes y back, and, for
-// the backward, the state entering every chunk of kSavedEvery steps, which spares it a sweep of
-// its own to find them (it recomputes the steps in between). With a delta_bias the step sizes
-// are made from Mamba's dt as its tile goes to shared memory (StepSize).
+// registers; the lanes of a channel add up their parts of y, and one of them writes y four steps
+// at a time, straight from registers. For the backward the block saves the state entering every
+// chunk of kSavedEvery steps, which spares it a sweep of its own to find them (it recomputes the
+// steps in between). With a delta_bias the step sizes are made from Mamba's dt as its tile goes
+// to shared memory (StepSize).
 //
 // Cost. Every (step, channel, state) takes an exp2 on the special-function unit, which does 16
 // a cycle per SM against 128 other instructions, and about six instructions besides: B and C
@@ -20,6 +21,8 @@
 // with fused multiply-adds instead (a dozen each) measured slower.
 
 #include "selective_scan_cuda_common.cuh"
+
+#include <parrot/cuda_vector.cuh>
 
 namespace parrot::mamba::cuda_scan {
 namespace {
@@ -47,6 +50,24 @@ __device__ __forceinline__ void unpack(const float4& v, float (&out)[4]) {
   out[3] = v.w;
 }
 
+// y for the four steps from `at` on, those of them before the row's end (`left` steps away): one
+// 16-byte store in float, 8-byte in bfloat16, where the row's groups of four are `aligned`.
+// Rather than a y tile in shared memory and a pass of stores along the sequence after each chunk:
+// the L2 cache gathers these stores' sectors, and the tile's shared memory and pass go.
+template <typename T>
+__device__ __forceinline__ void store4(T* at, int64_t left, bool aligned, const float (&y)[4]) {
+  if (aligned && left >= 4) {
+    parrot::cuda::Vector<T, 4> v;
+#pragma unroll
+    for (int q = 0; q < 4; ++q) v.v[q] = from_float<T>(y[q]);
+    *reinterpret_cast<parrot::cuda::Vector<T, 4>*>(at) = v;
+  } else {
+#pragma unroll
+    for (int q = 0; q < 4; ++q)
+      if (q < left) at[q] = from_float<T>(y[q]);
+  }
+}
+
 template <int kLanes, typename T>
 __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> args) {
   using Blocks = Layout<kLanes>;
@@ -54,8 +75,7 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
   extern __shared__ float4 shared[];
   float* const delta_s = reinterpret_cast<float*>(shared);  // [kChannels][kPitch]
   float* const u_s = delta_s + kChannels * kPitch;          // [kChannels][kPitch]
-  float* const y_s = u_s + kChannels * kPitch;              // [kChannels][kPitch]
-  float* const B_s = y_s + kChannels * kPitch;              // [kStates][kPitch]
+  float* const B_s = u_s + kChannels * kPitch;              // [kStates][kPitch]
   float* const C_s = B_s + kStates * kPitch;                // [kStates][kPitch]
 
   const Blocks layout;
@@ -77,12 +97,15 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
   }
   const float D = real ? args.D[d] : 0.0f;
 
-  const int64_t rows = (b * args.channels + first) * args.length;  // this block's u, delta, y
+  const int64_t rows = (b * args.channels + first) * args.length;  // this block's u and delta
   const T* const B_rows = args.B + b * args.BC_batch_stride;
   const T* const C_rows = args.C + b * args.BC_batch_stride;
   const float* const delta_row = delta_s + layout.channel * kPitch;
   const float* const u_row = u_s + layout.channel * kPitch;
-  float* const y_row = y_s + layout.channel * kPitch;
+  const bool writes_y = real && layout.group == 0;
+  T* const y_row = writes_y ? args.y + rows + layout.channel * args.length : nullptr;
+  const bool aligned_y =
+      args.length % 4 == 0 && reinterpret_cast<uintptr_t>(args.y) % (4 * sizeof(T)) == 0;
   const StepSize step_size{args.delta_bias ? args.delta_bias + first : nullptr};
   // Where this lane saves its next states; padding slots save their zeros.
   using Saved = SavedStates<kLanes>;
@@ -134,8 +157,7 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
         }
 #pragma unroll
         for (int q = 0; q < 4; ++q) y[q] = fmaf(D, u[q], sum_over_channel_lanes<kLanes>(y[q]));
-        if (layout.group == 0)
-          *reinterpret_cast<float4*>(y_row + t) = make_float4(y[0], y[1], y[2], y[3]);
+        if (writes_y) store4(y_row + t0 + t, args.length - (t0 + t), aligned_y, y);
       }
       // h enters step t0 + t8 + kSavedEvery, where one of the backward's chunks starts.
       if (saved && t0 + t8 + kSavedEvery < args.length) {
@@ -143,8 +165,7 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const ForwardArgs<T> 
         saved += args.channels * Saved::kStride;
       }
     }
-    __syncthreads();
-    store_tile<kChannels, kChunk>(args.y + rows, y_s, kPitch, args.length, channels_here, t0);
+    __syncthreads();  // before the next chunk's tiles overwrite this one's
   }
 }
 
@@ -168,7 +189,7 @@ cudaError_t launch(const Inputs& in, const Sizes& s, void* y, float* saved_state
                             (s.channels + Blocks::kChannels - 1) / Blocks::kChannels};
   const int64_t blocks = s.batch * args.blocks_per_row;
   if (blocks > INT32_MAX) return cudaErrorInvalidConfiguration;
-  const size_t shared = (3 * Blocks::kChannels + 2 * Blocks::kStates) * kPitch * sizeof(float);
+  const size_t shared = (2 * Blocks::kChannels + 2 * Blocks::kStates) * kPitch * sizeof(float);
   const auto kernel = forward_kernel<kLanes, T>;
   if (const auto error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                               static_cast<int>(shared)))
