@@ -220,17 +220,21 @@ struct TileFetch {
     static_assert(kOnArrival || std::is_same_v<F, AsIs>, "in_put applies put's f");
     const int t = threadIdx.x % kCols, r0 = threadIdx.x / kCols;
     const bool in_time = t0 + t < length;
+    // One pointer stepped along the rows: indexing each load from their start took five
+    // instructions in the forward (ncu's source view).
+    const T* at = rows + r0 * length + t0 + t;
+    const int64_t stride = kRowStep * length;
     if constexpr (kOnArrival) {
 #pragma unroll
-      for (int k = 0; k < kPerThread; ++k) {
+      for (int k = 0; k < kPerThread; ++k, at += stride) {
         const int r = r0 + k * kRowStep;
-        values[k] = in_time && r < valid_rows ? f(r, to_float(rows[r * length + t0 + t])) : 0.0f;
+        values[k] = in_time && r < valid_rows ? f(r, to_float(*at)) : 0.0f;
       }
     } else {
       valid = in_time && r0 < valid_rows ? (valid_rows - r0 + kRowStep - 1) / kRowStep : 0;
 #pragma unroll
-      for (int k = 0; k < kPerThread; ++k)
-        if (k < valid) values[k] = rows[(r0 + k * kRowStep) * length + t0 + t];
+      for (int k = 0; k < kPerThread; ++k, at += stride)
+        if (k < valid) values[k] = *at;
     }
   }
 
