@@ -159,9 +159,7 @@ __global__ void __launch_bounds__(kThreads, 4) backward_kernel(const BackwardArg
 #pragma unroll
       for (int j = 0; j < kSlots; ++j) h[j] = h_next[j];
       __syncthreads();
-      if (c > 0) {
-        fetch_backward(c - 1);  // while this one is computed
-      }
+      fetch_backward(c > 0 ? c - 1 : 0);  // while this one is computed
 
       // Recompute the chunk's steps from its start state.
 #pragma unroll kStepsUnrolled
@@ -294,12 +292,15 @@ cudaError_t launch(const Inputs& in, const Sizes& s, const void* gy, const float
   const int64_t tiles = (s.channels + Blocks::kChannels - 1) / Blocks::kChannels;
   if (plan.groups != (tiles + plan.tiles_per_group - 1) / plan.tiles_per_group)
     return cudaErrorInvalidValue;  // not a plan for these sizes
+  // The tile fetch reads a real element in place of each missing one; without states B and C
+  // have none, and it reads u's.
+  const bool states = s.state > 0;
   const BackwardArgs<T> args{static_cast<const T*>(in.u),
                              static_cast<const T*>(in.delta),
-                             static_cast<const T*>(in.B),
-                             static_cast<const T*>(in.C),
+                             static_cast<const T*>(states ? in.B : in.u),
+                             static_cast<const T*>(states ? in.C : in.u),
                              static_cast<const T*>(gy),
-                             in.BC_batch_stride,
+                             states ? in.BC_batch_stride : 0,
                              in.A,
                              in.D,
                              in.delta_bias,

@@ -179,8 +179,10 @@ struct AsIs {
 };
 struct StepSize {
   const float* bias;  // the tile's rows' biases, or nullptr: dt is the step size as given
+  // softplus either way, and a select, where a branch would split the backward's fetch.
   __device__ float operator()(int r, float dt) const {
-    return bias == nullptr ? dt : softplus(dt + bias[r]);
+    const float delta = softplus(dt + (bias == nullptr ? 0.0f : bias[r]));
+    return bias == nullptr ? dt : delta;
   }
 };
 
@@ -200,7 +202,10 @@ constexpr bool kFitsBlock = kThreads % kCols == 0 &&
 // Where the values are made float, and f applied, is the caller's choice:
 //   - Convert::on_arrival: in fetch(), f being fetch's; put's f, if any, then maps the float
 //     values, the zeros that stand for missing ones included. Where the computation in between
-//     is unrolled (the backward's), the compiler spreads that work, and the waits, among it.
+//     is unrolled (the backward's), the compiler spreads that work, and the waits, among it,
+//     if fetch() has no branches: a missing value is read from rows[0] (which must exist), f
+//     made of it as of row 0's, and the result masked. With a branch the warps waited for their
+//     loads in the fetch, a seventh of the backward's time in ncu.
 //   - Convert::in_put: in put(), f being put's. Across a rolled loop (the forward's) the
 //     conversion would otherwise sit before the loop, and the warp wait there for its loads.
 enum class Convert { on_arrival, in_put };
@@ -228,7 +233,8 @@ struct TileFetch {
 #pragma unroll
       for (int k = 0; k < kPerThread; ++k, at += stride) {
         const int r = r0 + k * kRowStep;
-        values[k] = in_time && r < valid_rows ? f(r, to_float(*at)) : 0.0f;
+        const bool inside = in_time && r < valid_rows;
+        values[k] = f(inside ? r : 0, to_float(*(inside ? at : rows))) * (inside ? 1.0f : 0.0f);
       }
     } else {
       valid = in_time && r0 < valid_rows ? (valid_rows - r0 + kRowStep - 1) / kRowStep : 0;
