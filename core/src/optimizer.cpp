@@ -1,10 +1,15 @@
 // AdamW and Adam, plain or fused. The fused one keeps LibTorch's optimizer state (exp_avg,
 // exp_avg_sq, step) so that checkpoints are the same either way, and adds what the fused kernel
-// needs on the device: one step count per parameter and one learning rate per group.
+// needs on the device: one step count per parameter and one learning rate per group. The fused
+// kernel is parrot's own (adam_cuda.hpp) where parrot is built with it, else LibTorch's.
 
 #include "optimizer.hpp"
 
 #include <parrot/torch_version.hpp>
+
+#ifdef PARROT_ADAM_CUDA
+#include "adam_cuda.hpp"
+#endif
 
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -49,8 +54,8 @@ class Fused : public Base, public DeviceLearningRate, public DividesGradients {
     auto& groups = this->param_groups();
     TORCH_CHECK(learning_rates_.size() == groups.size(),
                 "sync_learning_rate() must run before the first step");
-    // The kernels take the divisor as AMP's gradient scale: each gradient is divided by it
-    // before the update and written back divided.
+    // Each gradient is read divided by the divisor. LibTorch's kernels take it as AMP's gradient
+    // scale and write the gradients back divided; parrot's leaves them as they are.
     const std::optional<torch::Tensor> divisor =
         gradient_divisor_.defined() ? std::optional(gradient_divisor_) : std::nullopt;
     gradient_divisor_.reset();
@@ -69,6 +74,10 @@ class Fused : public Base, public DeviceLearningRate, public DividesGradients {
       if (params.empty()) continue;
       at::_foreach_add_(steps, 1);
       const auto [beta1, beta2] = options.betas();
+#ifdef PARROT_ADAM_CUDA
+      adam_cuda_update(params, grads, exp_avgs, exp_avg_sqs, steps, learning_rates_[g], divisor,
+                       {beta1, beta2, options.eps(), options.weight_decay(), kDecoupledDecay});
+#else
       if constexpr (kDecoupledDecay)
         at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, learning_rates_[g],
                           beta1, beta2, options.weight_decay(), options.eps(), false, false,
@@ -76,6 +85,7 @@ class Fused : public Base, public DeviceLearningRate, public DividesGradients {
       else
         at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, learning_rates_[g], beta1,
                          beta2, options.weight_decay(), options.eps(), false, false, divisor);
+#endif
     }
     return {};
   }

@@ -1,6 +1,7 @@
 // The optimizers a run trains with: AdamW or Adam, weight decay where the model says. On CUDA
-// with a LibTorch that has them (2.4+), the update is LibTorch's fused multi-tensor kernel: one
-// launch per parameter group instead of several per parameter, and capturable in a CUDA graph.
+// with a LibTorch of 2.4 or later, the update is a fused multi-tensor kernel, parrot's own where
+// it is built with it (adam_cuda.hpp), else LibTorch's: a few launches per parameter group
+// instead of several per parameter, and capturable in a CUDA graph.
 #pragma once
 
 #include "suite.hpp"
@@ -23,7 +24,7 @@ class DeviceLearningRate {
 
 // An optimizer that divides the gradients by a device scalar inside its update, so that
 // clipping them costs no pass of its own over every gradient. The divisor holds for the next
-// step only.
+// step only. The gradients may be left divided or as they were: read them before the step.
 class DividesGradients {
  public:
   virtual ~DividesGradients() = default;
