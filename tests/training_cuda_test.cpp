@@ -6,6 +6,7 @@
 #include "batch_prefetcher.hpp"
 #include "determinism.hpp"
 #include "optimizer.hpp"
+#include "precision.hpp"
 #include "suite.hpp"
 #include "test_support.hpp"
 #include "trainer.hpp"
@@ -53,12 +54,13 @@ class TrainingCudaTest : public ::testing::Test {
     suite_ = std::make_unique<Suite>(load_suite(dir_.write("cuda.toml", kSuite)));
   }
 
-  // The losses of `steps` steps of `run` on `device`, on the same batches whatever the device.
-  // With `weights`, also the parameters after the last step.
+  // The losses of twelve steps of `run` on `device` in the run's precision, on the same batches
+  // whatever the device. With `weights`, also the parameters after the last step.
   std::vector<double> losses(const parrot::Run& run, const torch::Device& device, bool graph,
                              std::string* mode = nullptr,
                              std::vector<torch::Tensor>* weights = nullptr) {
     const Trainee trainee = make_trainee(run, suite_->registry, device);
+    const PrecisionScope precision(run.train.precision, device);
     TrainingStep step(*trainee.model, *trainee.optimizer, run.train, device, graph);
     BatchPrefetcher batches = training_batches(run, suite_->registry, Rng(1).state(), device);
     std::vector<double> values;

@@ -11,6 +11,7 @@
 #include "selective_scan.hpp"
 #include "silu_gate.hpp"
 
+#include <parrot/linear.hpp>
 #include <parrot/recompute.hpp>
 #include <parrot/torch_version.hpp>
 
@@ -69,7 +70,7 @@ torch::Tensor MambaBlockImpl::A() const { return -torch::exp(A_log); }
 torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
   // Split before transposing: the split's gradient is then one concatenation straight into the
   // [batch, length, 2 d_inner] layout in_proj's backward reads.
-  const auto xz = in_proj(x).chunk(2, -1);
+  const auto xz = linear(in_proj, x).chunk(2, -1);
   // The scan runs along the last dimension: channels and states go to the middle.
   const auto u = causal_conv_silu(xz[0], conv->weight, conv->bias);
 
@@ -80,7 +81,7 @@ torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
   // The step sizes, softplus(dt_proj(dt)), are made inside the scan where it can.
   const auto y =
       selective_scan_softplus(u, left_multiply(dt_proj->weight, dt), dt_proj->bias, A(), B, C, D);
-  return out_proj(silu_gate(y, xz[1]));
+  return linear(out_proj, silu_gate(y, xz[1]));
 }
 
 ResidualBlockImpl::ResidualBlockImpl(const MambaOptions& options)
@@ -118,7 +119,7 @@ torch::Tensor Mamba::forward(const torch::Tensor& tokens) {
     auto& residual = *block->as<ResidualBlockImpl>();
     x = options_.recompute ? recompute_in_backward(residual, x) : residual.forward(x);
   }
-  return output(final_norm(x));
+  return linear(output, final_norm(x));
 }
 
 bool Mamba::decays(const std::string& name, const torch::Tensor& parameter) const {
