@@ -24,6 +24,8 @@ struct AutocastLinearFunction : torch::autograd::Function<AutocastLinearFunction
     const auto x_cast = x.to(type), weight_cast = weight.to(type);
     ctx->save_for_backward({x_cast, weight_cast});
     ctx->saved_data["x_type"] = x.scalar_type();
+    // Backward asks this, not needs_input_grad(2): with that alone the case without a bias
+    // failed on LibTorch 2.11.
     ctx->saved_data["bias"] = bias.has_value();
     return torch::linear(x_cast, weight_cast, bias ? bias->to(type) : torch::Tensor());
   }
