@@ -1,8 +1,8 @@
 // Tests of parrot's CUDA Adam and AdamW update on the device against LibTorch's optimizers on the
 // CPU, over several steps with a learning rate that changes: weight decay both ways, tensors of
 // sizes that fill a block, part of one and several, more tensors than a launch takes, tensors off
-// 16-byte boundaries, the clipping divisor, and bad inputs. In a build without the kernel, or on a
-// machine without a GPU, every test skips and says why.
+// 16-byte boundaries, the clipping divisor, the parameters' bfloat16 casts, and bad inputs. In a
+// build without the kernel, or on a machine without a GPU, every test skips and says why.
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -33,10 +33,12 @@ double learning_rate_at(int step) { return 1e-2 * (1 + step); }
 // `params`, CUDA tensors with the same values. Every gradient the kernel reads is divided by
 // `divisor` where there is one, and so is the CPU's. The CPU's parameters are returned; where
 // `last_grads` is given, it gets the last step's gradients as drawn and as the kernel left them.
+// `casts`, if any, are the parameters' bfloat16 casts for the kernel to write.
 std::vector<torch::Tensor> train_both(
     const std::vector<torch::Tensor>& initial, std::vector<torch::Tensor>& params, bool decoupled,
     double weight_decay, std::optional<double> divisor = {},
-    std::vector<std::pair<torch::Tensor, torch::Tensor>>* last_grads = nullptr) {
+    std::vector<std::pair<torch::Tensor, torch::Tensor>>* last_grads = nullptr,
+    const std::vector<torch::Tensor>& casts = {}) {
   std::vector<torch::Tensor> cpu;
   for (const auto& p : initial) cpu.push_back(p.clone().requires_grad_());
   std::unique_ptr<torch::optim::Optimizer> reference;
@@ -77,8 +79,8 @@ std::vector<torch::Tensor> train_both(
 
     learning_rate.fill_(learning_rate_at(step));
     for (auto& s : steps) s.add_(1);
-    adam_cuda_update(params, grads, exp_avgs, exp_avg_sqs, steps, learning_rate, device_divisor,
-                     {kBeta1, kBeta2, kEps, weight_decay, decoupled});
+    adam_cuda_update(params, grads, exp_avgs, exp_avg_sqs, casts, steps, learning_rate,
+                     device_divisor, {kBeta1, kBeta2, kEps, weight_decay, decoupled});
   }
   if (last_grads)
     for (size_t i = 0; i < grads.size(); ++i) last_grads->emplace_back(drawn[i], grads[i].cpu());
@@ -149,6 +151,30 @@ TEST_F(AdamCudaTest, TheDivisorDividesTheGradientsAsRead) {
     EXPECT_TRUE(torch::equal(grads[i].first, grads[i].second)) << "gradient " << i << " changed";
 }
 
+// Each cast gets its parameter after the update, to the bit as a cast makes it, whether the
+// block's elements go four at a time or one (a cast off 8-byte boundaries, a tensor's last
+// block); a parameter without a cast is updated all the same. Every tensor the kernel wrote
+// has a new version, as after an in-place operation.
+TEST_F(AdamCudaTest, WritesTheCastsWithTheUpdate) {
+  const std::vector<int64_t> sizes = {3, 4096, 12289, 8192, 5000};
+  const auto initial = random_params(sizes);
+  auto params = to_cuda(initial);
+  const auto bf16 = torch::TensorOptions(torch::kCUDA).dtype(torch::kBFloat16);
+  const auto shifted = torch::zeros({8192 + 1}, bf16).narrow(0, 1, 8192);  // 2 bytes off
+  const std::vector<torch::Tensor> casts = {torch::zeros({3}, bf16), torch::zeros({4096}, bf16),
+                                            torch::zeros({12289}, bf16), shifted, torch::Tensor()};
+  std::vector<int64_t> versions;
+  for (const auto& p : params) versions.push_back(p._version());
+  expect_same_params(train_both(initial, params, true, 0.1, {}, nullptr, casts), params);
+  for (size_t i = 0; i + 1 < casts.size(); ++i) {
+    EXPECT_TRUE(torch::equal(casts[i], params[i].to(torch::kBFloat16)))
+        << "cast " << i << " of " << sizes[i] << " elements";
+    EXPECT_EQ(casts[i]._version(), kSteps) << "cast " << i;
+  }
+  for (size_t i = 0; i < params.size(); ++i)
+    EXPECT_EQ(params[i]._version(), versions[i] + kSteps) << "parameter " << i;
+}
+
 // Views one float into a buffer are off 16-byte boundaries: their elements go one at a time,
 // and the buffer's first element, outside every view, stays as it was.
 TEST_F(AdamCudaTest, TensorsOffSixteenByteBoundaries) {
@@ -167,9 +193,11 @@ TEST_F(AdamCudaTest, BadInputsSayWhatIsWrong) {
   const auto p = torch::zeros({8}, options), scalar = torch::ones({}, options);
   const AdamHyperparameters h{kBeta1, kBeta2, kEps, 0.0, true};
   const auto message_of = [&](std::vector<torch::Tensor> params, std::vector<torch::Tensor> grads,
-                              torch::Tensor step, torch::Tensor learning_rate) -> std::string {
+                              torch::Tensor step, torch::Tensor learning_rate,
+                              std::vector<torch::Tensor> casts = {}) -> std::string {
     try {
-      adam_cuda_update(params, grads, {p.clone()}, {p.clone()}, {step}, learning_rate, {}, h);
+      adam_cuda_update(params, grads, {p.clone()}, {p.clone()}, casts, {step}, learning_rate, {},
+                       h);
     } catch (const c10::Error& error) {
       return error.what_without_backtrace();
     }
@@ -188,6 +216,9 @@ TEST_F(AdamCudaTest, BadInputsSayWhatIsWrong) {
   EXPECT_NE(message_of({p}, {p}, scalar.cpu(), scalar).find("each step count"), std::string::npos);
   EXPECT_NE(message_of({p}, {}, scalar, scalar).find("1 parameters but 0 gradients"),
             std::string::npos);
+  EXPECT_NE(message_of({p}, {p}, scalar, scalar, {p.to(torch::kHalf)}).find("its cast must be"),
+            std::string::npos);
+  EXPECT_NE(message_of({p}, {p}, scalar, scalar, {p, p}).find("2 casts"), std::string::npos);
 }
 
 }  // namespace

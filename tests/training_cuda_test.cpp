@@ -5,6 +5,7 @@
 
 #include "batch_prefetcher.hpp"
 #include "determinism.hpp"
+#include "kept_weight_casts.hpp"
 #include "optimizer.hpp"
 #include "precision.hpp"
 #include "suite.hpp"
@@ -55,10 +56,12 @@ class TrainingCudaTest : public ::testing::Test {
   }
 
   // The losses of twelve steps of `run` on `device` in the run's precision, on the same batches
-  // whatever the device. With `weights`, also the parameters after the last step.
+  // whatever the device. With `weights`, also the parameters after the last step; with `casts`,
+  // the casts kept of them for the next step (kept_cast_of), undefined where none is.
   std::vector<double> losses(const parrot::Run& run, const torch::Device& device, bool graph,
                              std::string* mode = nullptr,
-                             std::vector<torch::Tensor>* weights = nullptr) {
+                             std::vector<torch::Tensor>* weights = nullptr,
+                             std::vector<torch::Tensor>* casts = nullptr) {
     const Trainee trainee = make_trainee(run, suite_->registry, device);
     const PrecisionScope precision(run.train.precision, device);
     TrainingStep step(*trainee.model, *trainee.optimizer, run.train, device, graph);
@@ -70,6 +73,11 @@ class TrainingCudaTest : public ::testing::Test {
     if (weights)
       for (const auto& parameter : trainee.model->parameters())
         weights->push_back(parameter.detach().cpu());
+    if (casts)
+      for (const auto& parameter : trainee.model->parameters()) {
+        const auto cast = kept_cast_of(parameter);
+        casts->push_back(cast.defined() ? cast.cpu() : cast);
+      }
     return values;
   }
 
@@ -156,6 +164,29 @@ TEST_F(TrainingCudaTest, Bf16StaysNearFp32InAGraph) {
     const auto low = losses(bf16, torch::kCUDA, true, &mode);
     EXPECT_EQ(mode, "graph") << run.name << " bf16";
     expect_close(fp32, low, 5e-2, run.name + " bf16");
+  }
+}
+
+// Under bf16 the weights' casts are kept from step to step; the optimizer writes them with its
+// update, in the graph's replays too. After training, each kept cast is its weight as it is now,
+// to the bit, so no step read a cast an update behind.
+TEST_F(TrainingCudaTest, Bf16CastsKeptForTheNextStepAreTheWeightsAsTheyAre) {
+  for (parrot::Run run : suite_->runs) {
+    run.train.precision = "bf16";
+    for (const bool graph : {false, true}) {
+      const std::string what = run.name + (graph ? " graph" : " eager");
+      std::vector<torch::Tensor> weights, casts;
+      losses(run, torch::kCUDA, graph, nullptr, &weights, &casts);
+      ASSERT_EQ(weights.size(), casts.size());
+      int kept = 0;
+      for (size_t i = 0; i < weights.size(); ++i) {
+        if (!casts[i].defined()) continue;
+        ++kept;
+        EXPECT_TRUE(torch::equal(casts[i], weights[i].to(torch::kBFloat16)))
+            << what << ", parameter " << i;
+      }
+      EXPECT_GT(kept, 0) << what << ": every product's weight is cast";
+    }
   }
 }
 

@@ -3,6 +3,8 @@
 
 #include "left_multiply.hpp"
 
+#include <parrot/weight_cast.hpp>
+
 #include <torch/torch.h>
 
 #ifdef PARROT_LEFT_MULTIPLY_CUDA
@@ -32,7 +34,7 @@ torch::Tensor weight_gradient(const torch::Tensor& gout, const torch::Tensor& x)
 struct LeftMultiplyFunction : torch::autograd::Function<LeftMultiplyFunction> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& weight,
                                const torch::Tensor& x) {
-    const auto cast = weight.to(x.scalar_type());
+    const auto cast = cast_weight(weight, x.scalar_type());  // kept from step to step
     ctx->save_for_backward({cast, x});
     ctx->saved_data["weight_type"] = static_cast<int64_t>(weight.scalar_type());
     return product(cast, x);

@@ -1,14 +1,15 @@
 // Adam and AdamW over many tensors in one launch, at the memory's pace. Each element is read
 // once and written once: 16 bytes in (parameter, gradient, both moments) and 12 out, the
-// gradient left as it is. LibTorch's fused kernel writes the gradient back too, divided by the
-// clipping divisor where there is one: four more bytes an element, for a value nobody reads again.
+// gradient left as it is, plus 2 where the parameter's bfloat16 cast is kept (cast_weight).
+// LibTorch's fused kernel writes the gradient back too, divided by the clipping divisor where
+// there is one: four more bytes an element, for a value nobody reads again.
 //
 // A block takes 4096 consecutive elements of one tensor: 256 threads, four 16-byte loads of
 // each array a thread, all issued before any arithmetic, so that enough bytes are in flight to
 // keep HBM busy. The tensors of a launch (64 at most, their pointers in the kernel's parameters)
 // are laid end to end over the grid; a block finds its tensor by binary search over their first
-// blocks. A block whose elements are not all there, or not on 16-byte boundaries, takes them one
-// at a time.
+// blocks. A block whose elements are not all there, or not on 16-byte boundaries (8 for the cast),
+// takes them one at a time.
 
 #include "adam_cuda_kernel.hpp"
 
@@ -28,6 +29,7 @@ constexpr int kMaxTensors = 64;  // keeps a Launch within the 4 KB of a kernel's
 
 using parrot::cuda::Vector;
 using Float4 = Vector<float, kVec>;
+using Bfloat4 = Vector<__nv_bfloat16, kVec>;
 
 struct Launch {
   Tensor tensors[kMaxTensors];
@@ -37,6 +39,7 @@ struct Launch {
   const float* learning_rate;
   const float* divisor;  // or null
 };
+static_assert(sizeof(Launch) <= 4096);
 
 // What a step takes that is the same for every element of a tensor.
 struct Coefficients {
@@ -80,7 +83,7 @@ __device__ __forceinline__ bool aligned16(const Tensor& t) {
   const auto bits = reinterpret_cast<uintptr_t>(t.param) | reinterpret_cast<uintptr_t>(t.grad) |
                     reinterpret_cast<uintptr_t>(t.exp_avg) |
                     reinterpret_cast<uintptr_t>(t.exp_avg_sq);
-  return bits % 16 == 0;
+  return bits % 16 == 0 && reinterpret_cast<uintptr_t>(t.cast) % 8 == 0;
 }
 
 template <bool kDecoupled>
@@ -101,8 +104,10 @@ __global__ void __launch_bounds__(kThreads) update_kernel(const __grid_constant_
   const Coefficients k = coefficients<kDecoupled>(launch, *t.step);
 
   if (end - begin < kBlockElements || !aligned16(t)) {
-    for (int64_t i = begin + threadIdx.x; i < end; i += kThreads)
+    for (int64_t i = begin + threadIdx.x; i < end; i += kThreads) {
       update_element<kDecoupled>(k, t.param[i], t.grad[i], t.exp_avg[i], t.exp_avg_sq[i]);
+      if (t.cast) t.cast[i] = __float2bfloat16_rn(t.param[i]);
+    }
     return;
   }
   Float4 p[kVectorsPerThread], g[kVectorsPerThread], m[kVectorsPerThread], v[kVectorsPerThread];
@@ -126,6 +131,15 @@ __global__ void __launch_bounds__(kThreads) update_kernel(const __grid_constant_
     *reinterpret_cast<Float4*>(at(t.param, j)) = p[j];
     *reinterpret_cast<Float4*>(at(t.exp_avg, j)) = m[j];
     *reinterpret_cast<Float4*>(at(t.exp_avg_sq, j)) = v[j];
+  }
+  if (t.cast) {
+#pragma unroll
+    for (int j = 0; j < kVectorsPerThread; ++j) {
+      Bfloat4 c;
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) c.v[e] = __float2bfloat16_rn(p[j].v[e]);
+      *reinterpret_cast<Bfloat4*>(at(t.cast, j)) = c;
+    }
   }
 }
 

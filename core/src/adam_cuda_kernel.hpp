@@ -3,6 +3,7 @@
 // CUDA. adam_cuda.cpp hands it tensors.
 #pragma once
 
+#include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -10,13 +11,16 @@
 namespace parrot::cuda_adam {
 
 // One parameter and its optimizer state, float and contiguous, numel elements each; `step` is
-// the parameter's step count on the device, already counting the step being taken.
+// the parameter's step count on the device, already counting the step being taken. Where `cast`
+// is not null, the updated parameter is also written there in bfloat16, rounded to nearest even
+// as a cast rounds it.
 struct Tensor {
   float* param;
   const float* grad;
   float* exp_avg;
   float* exp_avg_sq;
   const float* step;
+  __nv_bfloat16* cast;
   int64_t numel;
 };
 

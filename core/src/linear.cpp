@@ -4,6 +4,7 @@
 #include <parrot/autocast.hpp>
 #include <parrot/linear.hpp>
 #include <parrot/torch_version.hpp>
+#include <parrot/weight_cast.hpp>
 
 #include <optional>
 
@@ -19,15 +20,16 @@ struct AutocastLinearFunction : torch::autograd::Function<AutocastLinearFunction
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight,
                                const std::optional<torch::Tensor>& bias, torch::ScalarType type) {
-    // The casts are explicit here; autocast would only repeat them.
+    // The casts are explicit here; autocast would only repeat them. The weight's and bias's are
+    // kept from step to step (parrot/weight_cast.hpp).
     const AutocastGuard no_autocast(c10::DeviceType::CUDA, {false, type});
-    const auto x_cast = x.to(type), weight_cast = weight.to(type);
+    const auto x_cast = x.to(type), weight_cast = cast_weight(weight, type);
     ctx->save_for_backward({x_cast, weight_cast});
     ctx->saved_data["x_type"] = x.scalar_type();
     // Backward asks this, not needs_input_grad(2): with that alone the case without a bias
     // failed on LibTorch 2.11.
     ctx->saved_data["bias"] = bias.has_value();
-    return torch::linear(x_cast, weight_cast, bias ? bias->to(type) : torch::Tensor());
+    return torch::linear(x_cast, weight_cast, bias ? cast_weight(*bias, type) : torch::Tensor());
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list gradients) {

@@ -9,6 +9,7 @@
 
 #ifdef PARROT_ADAM_CUDA
 #include "adam_cuda.hpp"
+#include "kept_weight_casts.hpp"
 #endif
 
 #include <torch/optim/adam.h>
@@ -75,8 +76,21 @@ class Fused : public Base, public DeviceLearningRate, public DividesGradients {
       at::_foreach_add_(steps, 1);
       const auto [beta1, beta2] = options.betas();
 #ifdef PARROT_ADAM_CUDA
-      adam_cuda_update(params, grads, exp_avgs, exp_avg_sqs, steps, learning_rates_[g], divisor,
+      // The bfloat16 casts that cast_weight keeps are written with the update, so that the next
+      // forward pass need not cast the weights again.
+      std::vector<torch::Tensor> casts;
+      for (const auto& param : params) {
+        torch::Tensor cast = kept_cast_of(param);
+        casts.push_back(cast.defined() && cast.scalar_type() == torch::kBFloat16 &&
+                                cast.is_contiguous() && param.is_contiguous()
+                            ? std::move(cast)
+                            : torch::Tensor());
+      }
+      adam_cuda_update(params, grads, exp_avgs, exp_avg_sqs, casts, steps, learning_rates_[g],
+                       divisor,
                        {beta1, beta2, options.eps(), options.weight_decay(), kDecoupledDecay});
+      for (size_t i = 0; i < params.size(); ++i)
+        if (casts[i].defined()) kept_cast_written(params[i]);
 #else
       if constexpr (kDecoupledDecay)
         at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, learning_rates_[g],

@@ -1,7 +1,8 @@
 // The optimizers a run trains with: AdamW or Adam, weight decay where the model says. On CUDA
 // with a LibTorch of 2.4 or later, the update is a fused multi-tensor kernel, parrot's own where
 // it is built with it (adam_cuda.hpp), else LibTorch's: a few launches per parameter group
-// instead of several per parameter, and capturable in a CUDA graph.
+// instead of several per parameter, and capturable in a CUDA graph. parrot's also writes the
+// bfloat16 casts that cast_weight keeps of the weights (parrot/weight_cast.hpp).
 #pragma once
 
 #include "suite.hpp"
