@@ -76,15 +76,13 @@ class Fused : public Base, public DeviceLearningRate, public DividesGradients {
       at::_foreach_add_(steps, 1);
       const auto [beta1, beta2] = options.betas();
 #ifdef PARROT_ADAM_CUDA
-      // The bfloat16 casts that cast_weight keeps are written with the update, so that the next
-      // forward pass need not cast the weights again.
+      // The bfloat16 casts that cast_weight keeps (contiguous, as it makes them) are written
+      // with the update, so that the next forward pass need not cast the weights again.
       std::vector<torch::Tensor> casts;
       for (const auto& param : params) {
         torch::Tensor cast = kept_cast_of(param);
-        casts.push_back(cast.defined() && cast.scalar_type() == torch::kBFloat16 &&
-                                cast.is_contiguous() && param.is_contiguous()
-                            ? std::move(cast)
-                            : torch::Tensor());
+        casts.push_back(cast.defined() && cast.scalar_type() == torch::kBFloat16 ? std::move(cast)
+                                                                                 : torch::Tensor());
       }
       adam_cuda_update(params, grads, exp_avgs, exp_avg_sqs, casts, steps, learning_rates_[g],
                        divisor,

@@ -31,6 +31,10 @@ struct KeptCast {
   bool current(const torch::Tensor& w) const {
     return version == w._version() && data == w.data_ptr();
   }
+  void mark_current(const torch::Tensor& w) {
+    version = w._version();
+    data = w.data_ptr();
+  }
 };
 
 struct KeptCasts {
@@ -64,8 +68,7 @@ torch::Tensor cast_weight(const torch::Tensor& weight, torch::ScalarType type) {
     if (!kept->current(weight)) {
       // In place: a CUDA graph captured with this cast reads its memory.
       kept->cast.copy_(weight);
-      kept->version = weight._version();
-      kept->data = weight.data_ptr();
+      kept->mark_current(weight);
     }
     return kept->cast;
   }
@@ -90,10 +93,7 @@ torch::Tensor kept_cast_of(const torch::Tensor& weight) {
 void kept_cast_written(const torch::Tensor& weight) {
   KeptCasts& casts = kept_casts();
   const std::lock_guard<std::mutex> lock(casts.mutex);
-  if (KeptCast* kept = entry_of(casts, weight)) {
-    kept->version = weight._version();
-    kept->data = weight.data_ptr();
-  }
+  if (KeptCast* kept = entry_of(casts, weight)) kept->mark_current(weight);
 }
 
 }  // namespace parrot
